@@ -1,0 +1,307 @@
+"""Pre-training, fine-tuning and evaluation loops, with per-epoch checkpoints that make every run resumable.
+
+Resuming: each loop writes ``<out>/<stage>_state.pt`` after every epoch (model, optimiser, RNG state,
+history, early-stopping state). Running the same command with the same ``out`` again continues from the
+last finished epoch; on a CPU the final result is bit for bit the one of an uninterrupted run.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .batches import PretrainCorpus, sample_excluding
+from .checkpoint import atomic_torch_save, save_model
+from .config import Config
+from .data import SequenceDataset, Split
+from .errors import ConfigError, S3RecError
+from .metrics import FULL_METRICS, SAMPLED_METRICS, metrics_from_ranks, rank_of_first, rank_of_target
+from .model import S3RecModel
+from .objectives import OBJECTIVES, ObjectiveContext, finetune_loss
+
+
+# ------------------------------------------------------------------------------------------------
+# Devices, seeds and RNG state
+# ------------------------------------------------------------------------------------------------
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for, but PyTorch sees no CUDA device here")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)  # seeds CPU and all CUDA devices
+    np.random.seed(seed % 2**32)
+
+
+def _rng_state(device: torch.device) -> dict:
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["cpu"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def build_model(cfg: Config, ds: SequenceDataset, device=None) -> S3RecModel:
+    """A freshly initialised model sized for ``ds`` (seeded by the caller)."""
+    model = S3RecModel(cfg, ds.item_vocab_size, ds.attribute_vocab_size)
+    return model.to(device or resolve_device(cfg.device))
+
+
+def _optimizer(model, lr, cfg: Config, device) -> torch.optim.Optimizer:
+    kwargs = dict(lr=lr, betas=tuple(cfg.adam_betas), weight_decay=cfg.weight_decay)
+    if cfg.fast and device.type == "cuda":
+        kwargs["fused"] = True
+    return torch.optim.Adam(model.parameters(), **kwargs)
+
+
+def _load_state(path: Path, cfg: Config, stage: str):
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("fingerprint") != cfg.training_fingerprint():
+        raise S3RecError(
+            f"{path}: this folder holds a {stage} run with a different configuration; "
+            "use another --out, or delete the folder to start over"
+        )
+    return state
+
+
+# ------------------------------------------------------------------------------------------------
+# Pre-training (Section 3.4): L = sum_k lambda_k L_k over the registered objectives
+# ------------------------------------------------------------------------------------------------
+def active_objectives(cfg: Config) -> dict[str, float]:
+    weights = {k: float(w) for k, w in cfg.loss_weights.items() if w > 0}
+    unknown = [k for k in weights if k not in OBJECTIVES]
+    if unknown:
+        raise ConfigError(f"no objective registered as {unknown[0]!r} (known: {', '.join(OBJECTIVES)})")
+    return weights
+
+
+def pretrain_losses(model: S3RecModel, batch, cfg: Config, attribute_matrix: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Encode the views the active objectives need and return each objective's (unweighted) loss."""
+    weights = active_objectives(cfg)
+    needs_segments = any(OBJECTIVES[k].needs_segments for k in weights)
+    B = batch.inputs.shape[0]
+    if needs_segments and not cfg.fast:  # plain path: one encoder pass over all four views, [4B, L]
+        views = torch.cat([batch.inputs, batch.segment_context, batch.segment_pos, batch.segment_neg])
+        encoded = model.encode(views, causal=False)  # [4B, L, d]
+        hidden = encoded[:B]
+        seg_ctx, seg_pos, seg_neg = encoded[B:, -1].split(B)  # each [B, d]: output at the last position
+    elif needs_segments:  # fast path: SP needs only the last output of its three views
+        hidden = model.encode(batch.inputs, causal=False)  # [B, L, d]
+        views = torch.cat([batch.segment_context, batch.segment_pos, batch.segment_neg])  # [3B, L]
+        seg_ctx, seg_pos, seg_neg = model.encode(views, causal=False, last_only=True).split(B)  # each [B, d]
+    else:
+        hidden = model.encode(batch.inputs, causal=False)  # [B, L, d]
+        seg_ctx = seg_pos = seg_neg = None
+    ctx = ObjectiveContext(model, batch, hidden, seg_ctx, seg_pos, seg_neg, cfg.objective_variant, attribute_matrix)
+    return {name: OBJECTIVES[name].fn(ctx) for name in weights}
+
+
+def pretrain(
+    model: S3RecModel,
+    ds: SequenceDataset,
+    cfg: Config,
+    out: str | Path | None = None,
+    epochs: int | None = None,
+    save_every: int = 0,
+    on_epoch=None,
+) -> list[dict]:
+    """Pre-train ``model`` on every prefix of every (training) user's sequence. Returns the per-epoch
+    history ``[{"epoch", "loss", "aap", "mip", "map", "sp", "seconds"}, ...]``.
+
+    ``out``: folder for ``pretrain_state.pt`` (resume) and ``pretrained.pt`` (the final model);
+    ``save_every``: also keep ``pretrained-epoch-N.pt`` every N epochs (Fig. 5).
+    """
+    device = next(model.parameters()).device
+    epochs = cfg.pretrain_epochs if epochs is None else epochs
+    weights = active_objectives(cfg)
+    corpus = PretrainCorpus(ds.pretrain_parts(cfg.max_len), cfg.max_len, ds.n_items, device)
+    attribute_matrix = torch.as_tensor(ds.attribute_matrix(), device=device).float()  # [V, A]
+    opt = _optimizer(model, cfg.pretrain_lr, cfg, device)
+    history: list[dict] = []
+    start_epoch = 0
+    out = Path(out) if out else None
+    state_path = out / "pretrain_state.pt" if out else None
+    state = _load_state(state_path, cfg, "pre-training") if out else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        history, start_epoch = state["history"], state["epoch"]
+        _set_rng_state(state["rng"], device)
+    else:
+        seed_everything(cfg.seed)
+
+    B = cfg.pretrain_batch_size
+    n_batches = math.ceil(len(corpus) / B)
+    bar = tqdm(range(start_epoch, epochs), desc=f"pre-train {ds.name}", disable=not cfg.progress,
+               initial=start_epoch, total=epochs)
+    for epoch in bar:
+        model.train()
+        t0 = time.perf_counter()
+        sums = torch.zeros(len(weights) + 1, device=device)  # accumulated on the device: no sync per step
+        order = torch.randperm(len(corpus), device=device)
+        for step in tqdm(range(n_batches), leave=False, disable=not cfg.progress, desc=f"epoch {epoch}"):
+            idx = order[step * B:(step + 1) * B]
+            batch = corpus.batch(idx, cfg.mask_ratio, cfg.num_negatives, cfg.objective_variant)
+            losses = pretrain_losses(model, batch, cfg, attribute_matrix)
+            total = sum(weights[k] * losses[k] for k in weights)
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+            sums += torch.stack([total.detach()] + [losses[k].detach() for k in weights])
+        means = (sums / n_batches).tolist()
+        row = {"epoch": epoch, "loss": means[0], **dict(zip(weights, means[1:])), "seconds": time.perf_counter() - t0}
+        history.append(row)
+        bar.set_postfix(loss=f"{row['loss']:.4f}")
+        if out:
+            if save_every and (epoch + 1) % save_every == 0:
+                save_model(model, out / f"pretrained-epoch-{epoch + 1}.pt", ds.name, {"epoch": epoch + 1})
+            atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                               "history": history, "rng": _rng_state(device),
+                               "fingerprint": cfg.training_fingerprint()}, state_path)
+        if on_epoch:
+            on_epoch(row)
+    if out:
+        save_model(model, out / "pretrained.pt", ds.name, {"epochs": epochs, "history": history})
+    return history
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation
+# ------------------------------------------------------------------------------------------------
+@torch.no_grad()
+def evaluate(model: S3RecModel, split: Split, which: str = "valid", full_ranking: bool = False,
+             batch_size: int = 1024) -> dict[str, float]:
+    """HR@1/5/10, NDCG@5/10 and MRR of the true item against its 99 sampled negatives (default), or
+    HR/NDCG@5/10/20 against every item with the user's history excluded (``full_ranking=True``)."""
+    device = next(model.parameters()).device
+    model.eval()
+    inputs = torch.as_tensor(split.valid_inputs if which == "valid" else split.test_inputs)
+    answers = torch.as_tensor(split.valid_answers if which == "valid" else split.test_answers)
+    if not full_ranking and split.eval_negatives is None:
+        raise S3RecError(f"{split.dataset.name}: no evaluation negatives (sampled metrics need them)")
+    negatives = torch.as_tensor(split.eval_negatives) if not full_ranking else None
+    ranks = []
+    for lo in range(0, len(inputs), batch_size):
+        x = inputs[lo:lo + batch_size].to(device)  # [b, L]
+        ans = answers[lo:lo + batch_size].to(device)  # [b]
+        hidden = model.user_representation(x)  # [b, d]
+        if full_ranking:
+            scores = model.score_all(hidden)  # [b, V]
+            scores[:, 0] = -torch.inf  # padding
+            scores[:, model.mask_id] = -torch.inf  # mask token
+            history = torch.where(x == ans[:, None], torch.zeros_like(x), x)  # keep the answer itself
+            scores.scatter_(1, history, -torch.inf)  # padding column 0 is -inf already
+            ranks.append(rank_of_target(scores, ans))
+        else:
+            cands = torch.cat([ans[:, None], negatives[lo:lo + batch_size].to(device)], dim=1)  # [b, 100]
+            ranks.append(rank_of_first(model.score_candidates(hidden, cands)))
+    return metrics_from_ranks(torch.cat(ranks), FULL_METRICS if full_ranking else SAMPLED_METRICS)
+
+
+# ------------------------------------------------------------------------------------------------
+# Fine-tuning (Section 3.5, Eq. 18) with early stopping on validation MRR
+# ------------------------------------------------------------------------------------------------
+def finetune(
+    model: S3RecModel,
+    ds: SequenceDataset,
+    cfg: Config,
+    out: str | Path | None = None,
+    epochs: int | None = None,
+    on_epoch=None,
+    split: Split | None = None,
+) -> dict:
+    """Fine-tune for next-item prediction: every position predicts the next item against one sampled
+    negative (an item the user never interacted with). Validates each epoch, stops after ``patience``
+    epochs without a better validation MRR, restores the best model and tests it.
+
+    Returns ``{"history", "best_epoch", "valid", "test", "epochs_run"}``.
+    """
+    device = next(model.parameters()).device
+    epochs = cfg.finetune_epochs if epochs is None else epochs
+    split = split or ds.split(cfg.max_len)
+    train_x = torch.as_tensor(split.train_inputs, device=device)  # [U, L]
+    train_y = torch.as_tensor(split.train_targets, device=device)  # [U, L]
+    # each user's items, sorted; negatives avoid all of them (the authors' choice, see the book's ch. 16)
+    user_items = torch.as_tensor(split.user_items, device=device)[torch.as_tensor(split.train_users, device=device)]
+    high = ds.mask_id if cfg.objective_variant == "official" else ds.n_items  # official draws up to the mask id
+    opt = _optimizer(model, cfg.finetune_lr, cfg, device)
+    out = Path(out) if out else None
+    state_path = out / "finetune_state.pt" if out else None
+    state = _load_state(state_path, cfg, "fine-tuning") if out else None
+    history, start_epoch, best, best_epoch, stale, best_state = [], 0, -math.inf, -1, 0, None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        history, start_epoch = state["history"], state["epoch"]
+        best, best_epoch, stale, best_state = state["best"], state["best_epoch"], state["stale"], state["best_state"]
+        _set_rng_state(state["rng"], device)
+    else:
+        seed_everything(cfg.seed + 1)
+    B = cfg.finetune_batch_size
+    n = len(train_x)
+    n_batches = math.ceil(n / B)
+    done = stale >= cfg.patience
+    bar = tqdm(range(start_epoch, epochs), desc=f"fine-tune {ds.name}", disable=not cfg.progress or done,
+               initial=start_epoch, total=epochs)
+    for epoch in bar:
+        if done:
+            break
+        model.train()
+        t0 = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        order = torch.randperm(n, device=device)
+        for step in range(n_batches):
+            idx = order[step * B:(step + 1) * B]
+            x, y = train_x[idx], train_y[idx]  # [b, L]
+            neg = sample_excluding(user_items[idx], high, (x.shape[1],))  # [b, L]
+            hidden = model.encode(x, causal=True)  # [b, L, d]
+            emb = model.item_embeddings
+            pos_logits = (hidden * emb(y)).sum(-1)  # [b, L] Eq. 9 for the true next items
+            neg_logits = (hidden * emb(neg)).sum(-1)  # [b, L] and for the sampled ones
+            loss = finetune_loss(pos_logits, neg_logits, y > 0, cfg.objective_variant)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach()
+        train_seconds = time.perf_counter() - t0
+        valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size)
+        row = {"epoch": epoch, "loss": loss_sum.item() / n_batches, **{f"valid_{k}": v for k, v in valid.items()},
+               "train_seconds": train_seconds, "seconds": time.perf_counter() - t0}
+        history.append(row)
+        if valid["MRR"] > best:
+            best, best_epoch, stale = valid["MRR"], epoch, 0
+            best_state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+        done = stale >= cfg.patience
+        bar.set_postfix(loss=f"{row['loss']:.4f}", ndcg10=f"{valid['NDCG@10']:.4f}", best=best_epoch)
+        if out:
+            atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                               "history": history, "best": best, "best_epoch": best_epoch, "stale": stale,
+                               "best_state": best_state, "rng": _rng_state(device),
+                               "fingerprint": cfg.training_fingerprint()}, state_path)
+        if on_epoch:
+            on_epoch(row)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size)
+    test = evaluate(model, split, "test", batch_size=cfg.eval_batch_size)
+    test_full = evaluate(model, split, "test", full_ranking=True, batch_size=cfg.eval_batch_size)
+    if out:
+        save_model(model, out / "finetuned.pt", ds.name, {"best_epoch": best_epoch})
+    return {"history": history, "best_epoch": best_epoch, "epochs_run": len(history), "valid": valid,
+            "test": test, "test_full_ranking": test_full}

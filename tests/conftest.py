@@ -1,0 +1,26 @@
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+_default = REPO.parent / "shared" / "data" / "s3rec"
+DATA_DIR = Path(os.environ.get("S3REC_DATA_DIR") or _default)
+HAVE_DATA = (DATA_DIR / "LastFM.txt").exists()
+if HAVE_DATA:
+    os.environ.setdefault("S3REC_DATA_DIR", str(DATA_DIR))
+
+needs_data = pytest.mark.skipif(not HAVE_DATA, reason="the authors' data are absent (set S3REC_DATA_DIR)")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    # generated negatives and downloads go to a per-session temporary cache, never into the checkout
+    monkeypatch.setenv("S3REC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    from s3rec_lite import make_synthetic
+
+    return make_synthetic(num_users=120, num_items=160, num_clusters=6, seed=3)

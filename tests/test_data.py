@@ -1,0 +1,155 @@
+import json
+
+import numpy as np
+import pytest
+
+from conftest import DATA_DIR, needs_data
+from s3rec_lite import DataFormatError, load_dataset, make_synthetic
+from s3rec_lite.data import (REGISTRY, ChecksumError, DataNotFoundError, generate_eval_negatives, verify,
+                             write_dataset)
+
+
+def write(tmp_path, seq_text, attr_text='{"1": [1], "2": [2], "3": [1, 2], "4": []}', sample_text=None, name="toy"):
+    (tmp_path / f"{name}.txt").write_text(seq_text)
+    (tmp_path / f"{name}_item2attributes.json").write_text(attr_text)
+    if sample_text is not None:
+        (tmp_path / f"{name}_sample.txt").write_text(sample_text)
+    return tmp_path
+
+
+GOOD = "1 1 2 3\n2 2 3 4\n"
+
+
+def load(tmp_path, **kw):
+    return load_dataset("toy", data_dir=tmp_path, allow_download=False, num_negatives=1, **kw)
+
+
+def test_reads_a_good_file_and_allows_items_without_attributes(tmp_path):
+    ds = load(write(tmp_path, GOOD))
+    assert ds.num_users == 2 and ds.n_items == 4 and ds.n_attributes == 2
+    assert ds.mask_id == 5 and ds.item_vocab_size == 6 and ds.attribute_vocab_size == 3
+    assert ds.item_attributes[4] == []
+
+
+@pytest.mark.parametrize("text, line, problem", [
+    ("1 1 2 3\n2 2 x 4\n", 2, "item id 'x' is not an integer"),
+    ("1 1 2 3\nu 2 3 4\n", 2, "user id 'u' is not an integer"),
+    ("1 1 2 3\n2 2 3 4\n3 1 2 4\n4 4\n", 4, "user 4 has 1 item(s); leave-one-out needs at least 3"),
+    ("1 1 2 3\n2 2 0 4\n", 2, "item id 0 out of range"),
+    ("1 1 2 3\n\n2 2 3 4\n", 2, "empty line"),
+    ("1 1 2 3\n1 2 3 4\n", 2, "user 1 appears again"),
+])
+def test_bad_sequence_files_name_file_line_and_problem(tmp_path, text, line, problem):
+    write(tmp_path, text)
+    with pytest.raises(DataFormatError) as err:
+        load(tmp_path)
+    assert err.value.line == line and problem in err.value.problem
+    assert str(tmp_path / "toy.txt") in str(err.value) and f"line {line}" in str(err.value)
+
+
+@pytest.mark.parametrize("attr, problem", [
+    ('{"1": [1], "2": [2]', "not valid JSON"),
+    ('[[1], [2]]', "expected one JSON object"),
+    ('{"1": "a"}', "expected a list of integer attribute ids"),
+    ('{"9": [1]}', "item id 9 out of range"),
+    ('{"1": [0]}', "attribute id 0 out of range"),
+    ('{"one": [1]}', "is not an integer item id"),
+])
+def test_bad_attribute_files(tmp_path, attr, problem):
+    write(tmp_path, GOOD, attr)
+    with pytest.raises(DataFormatError, match="item2attributes.json") as err:
+        load(tmp_path)
+    assert problem in str(err.value)
+
+
+def test_sample_file_is_read_and_checked(tmp_path):
+    ds = load(write(tmp_path, GOOD, sample_text="1 4\n2 1\n"))
+    assert ds.eval_negatives.tolist() == [[4], [1]] and "released" in ds.negatives_source
+    write(tmp_path, GOOD, sample_text="1 4\n2 99\n")
+    with pytest.raises(DataFormatError, match="line 2: negative item 99 out of range"):
+        load(tmp_path)
+
+
+def test_checksum_mismatch_is_reported(tmp_path):
+    fake = tmp_path / "LastFM.txt"
+    fake.write_text("1 1 2 3\n")
+    with pytest.raises(ChecksumError, match="checksum mismatch"):
+        verify(fake, REGISTRY["LastFM"]["seq"])
+
+
+def test_offline_download_error_says_how_to_use_a_local_copy(tmp_path, monkeypatch):
+    monkeypatch.delenv("S3REC_DATA_DIR", raising=False)
+    import urllib.request
+
+    def offline(*a, **k):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(DataNotFoundError, match="S3REC_DATA_DIR"):
+        load_dataset("Beauty", data_dir=tmp_path)
+    assert not list((tmp_path.parent).rglob(".part-*")), "no half-written file is left behind"
+
+
+def test_generated_negatives_are_deterministic_and_never_the_users_items():
+    ds = make_synthetic(num_users=50, num_items=150, seed=1)
+    a = generate_eval_negatives(ds.sequences, ds.n_items, 99, seed=7)
+    b = generate_eval_negatives(ds.sequences, ds.n_items, 99, seed=7)
+    assert (a == b).all() and a.shape == (50, 99)
+    for seq, negs in zip(ds.sequences, a):
+        assert not set(negs) & set(seq) and len(set(negs)) == 99
+        assert negs.min() >= 1 and negs.max() <= ds.n_items
+
+
+def test_leave_one_out_split():
+    ds = make_synthetic(num_users=5, num_items=150, seed=2)
+    sp = ds.split(max_len=10)
+    s = ds.sequences[0]
+    def unpad(row): return row[row > 0].tolist()
+    assert unpad(sp.train_inputs[0]) == s[:-3][-10:].tolist()
+    assert unpad(sp.train_targets[0]) == s[1:-2][-10:].tolist()
+    assert unpad(sp.valid_inputs[0]) == s[:-2][-10:].tolist() and sp.valid_answers[0] == s[-2]
+    assert unpad(sp.test_inputs[0]) == s[:-1][-10:].tolist() and sp.test_answers[0] == s[-1]
+    assert [len(p) for p in ds.pretrain_parts(10)] == [min(10, len(q) - 2) for q in ds.sequences]
+
+
+def test_subsampling_keeps_evaluation_users():
+    ds = make_synthetic(num_users=100, seed=0)
+    sub = ds.subsample_training(0.4, seed=1)
+    assert len(sub.train_users) == 40 and sub.num_users == 100
+    assert (sub.train_users == ds.subsample_training(0.4, seed=1).train_users).all()
+    sp = sub.split(50)
+    assert len(sp.train_inputs) == 40 and len(sp.valid_inputs) == 100
+    assert len(sub.pretrain_parts(50)) == 40
+
+
+def test_synthetic_has_planted_structure():
+    ds = make_synthetic(num_users=200, seed=0)
+    same = np.mean([ds.cluster_of[a - 1] == ds.cluster_of[b - 1] for s in ds.sequences for a, b in zip(s[:-1], s[1:])])
+    assert same > 0.7  # users mostly stay within an attribute cluster
+    for item, attrs in ds.item_attributes.items():
+        c = ds.cluster_of[item - 1]
+        assert all(c * 3 < a <= c * 3 + 3 for a in attrs)
+
+
+def test_write_then_read_roundtrip(tmp_path):
+    ds = make_synthetic(num_users=20, seed=4)
+    ds.name = "syn"  # "synthetic" itself always means the built-in generator
+    write_dataset(ds, tmp_path)
+    back = load_dataset("syn", data_dir=tmp_path, allow_download=False)
+    assert all((a == b).all() for a, b in zip(back.sequences, ds.sequences))
+    assert (back.eval_negatives == ds.eval_negatives).all()
+
+
+@needs_data
+@pytest.mark.parametrize("name, users, items, attrs", [("LastFM", 1090, 3646, 388), ("Beauty", 22363, 12101, 637)])
+def test_real_datasets_match_reference_statistics(name, users, items, attrs):
+    ds = load_dataset(name, allow_download=False)
+    st = ds.stats()
+    assert (st["users"], st["items"], st["attributes"]) == (users, items, attrs)
+    assert len(ds.pretrain_parts(50)) == users
+    if name == "LastFM":
+        assert "released" in ds.negatives_source
+        assert sum(len(p) for p in ds.pretrain_parts(50)) == 25726
+    else:
+        assert "generated" in ds.negatives_source
+        assert sum(len(p) for p in ds.pretrain_parts(50)) == 150258
