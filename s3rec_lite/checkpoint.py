@@ -43,6 +43,7 @@ def save_model(model: S3RecModel, path, dataset: str = "", meta: dict | None = N
         {
             "format": FORMAT,
             "version": 1,
+            "model_name": getattr(model, "zoo_name", "S3-Rec"),
             "config": model.cfg.to_dict(),
             "item_vocab_size": model.item_vocab_size,
             "attribute_vocab_size": model.attribute_vocab_size,
@@ -104,8 +105,11 @@ def convert_authors_state_dict(sd: dict, source="checkpoint") -> dict:
 
 
 def load_model(path, cfg: Config | None = None, item_vocab_size: int | None = None,
-               attribute_vocab_size: int | None = None) -> tuple[S3RecModel, dict]:
+               attribute_vocab_size: int | None = None, dataset=None) -> tuple[S3RecModel, dict]:
     """Load ours or the authors' checkpoint (format detected). Returns (model, info).
+
+    Checkpoints of other models of the zoo (baselines) are rebuilt by their registered builder, which
+    needs the ``dataset``.
 
     For the authors' format the vocabulary sizes come from the tensors; ``cfg`` gives the rest
     (defaults: the paper's). If the caller passes the sizes its dataset needs, they must match.
@@ -117,7 +121,8 @@ def load_model(path, cfg: Config | None = None, item_vocab_size: int | None = No
             arch = {k: getattr(file_cfg, k) for k in ("hidden_size", "num_layers", "num_heads", "max_len", "layer_norm_eps")}
             file_cfg = cfg.replace(**arch)
         sd, V, A = raw["state_dict"], raw["item_vocab_size"], raw["attribute_vocab_size"]
-        info = {"format": FORMAT, "dataset": raw.get("dataset", ""), "meta": raw.get("meta", {})}
+        info = {"format": FORMAT, "dataset": raw.get("dataset", ""), "meta": raw.get("meta", {}),
+                "model_name": raw.get("model_name", "S3-Rec")}
         cfg = file_cfg
     elif is_authors_state_dict(raw):
         sd = convert_authors_state_dict(raw, source=str(path))
@@ -135,7 +140,15 @@ def load_model(path, cfg: Config | None = None, item_vocab_size: int | None = No
                 f"{path}: checkpoint {name} has {have} rows but the dataset needs {want}: "
                 "was it trained on another dataset?"
             )
-    model = S3RecModel(cfg, V, A)
+    name = info.get("model_name", "S3-Rec")
+    if name in ("S3-Rec", "SASRec"):
+        model = S3RecModel(cfg, V, A)
+    else:
+        from .zoo import get_model_spec
+
+        if dataset is None:
+            raise S3RecError(f"{path}: a {name} checkpoint needs its dataset to be rebuilt")
+        model = get_model_spec(name).build(cfg, dataset)
     result = model.load_state_dict(sd, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise S3RecError(

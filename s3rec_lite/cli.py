@@ -32,6 +32,7 @@ def _common(p: argparse.ArgumentParser, checkpoint: str | None = None) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set mask_ratio=0.3 --set loss_weights.sp=0")
+    p.add_argument("--model", default=None, help="model name (default: S3-Rec; SASRec = no pre-training; see zoo)")
     if checkpoint == "optional":
         p.add_argument("--checkpoint", default=None, help="start from this checkpoint (ours or the authors' .pt)")
     elif checkpoint == "required":
@@ -116,12 +117,17 @@ def run(args) -> dict:
     result: dict = {"command": args.command, "dataset": args.dataset, "preset": args.preset}
     split = ds.split(cfg.max_len)
 
+    from .zoo import get_model_spec
+
+    spec = get_model_spec(args.model or ("SASRec" if args.command == "finetune" else "S3-Rec"))
+    result["model"] = spec.name
+
     def fresh_model():
         seed_everything(cfg.seed)
-        return build_model(cfg, ds, device)
+        return spec.build(cfg, ds).to(device)
 
     def from_checkpoint(path):
-        model, info = load_model(path, cfg, ds.item_vocab_size, ds.attribute_vocab_size)
+        model, info = load_model(path, cfg, ds.item_vocab_size, ds.attribute_vocab_size, dataset=ds)
         result["checkpoint"] = {"path": str(path), **{k: v for k, v in info.items() if k != "meta"}}
         return model.to(device)
 
@@ -140,7 +146,8 @@ def run(args) -> dict:
             result["test_full_ranking"] = evaluate(model, split, "test", True, cfg.eval_batch_size)
     elif args.command == "reproduce":
         model = fresh_model()
-        result["pretrain_history"] = pretrain(model, ds, cfg, out / "pretrain", args.pretrain_epochs)
+        if spec.pretrain:
+            result["pretrain_history"] = pretrain(model, ds, cfg, out / "pretrain", args.pretrain_epochs)
         result.update(finetune(model, ds, cfg, out / "finetune", args.epochs, split=split))
     result.update(
         config=cfg.to_dict(), seed=cfg.seed, negatives=ds.negatives_source, data_files=ds.files,
@@ -151,7 +158,20 @@ def run(args) -> dict:
     return result
 
 
+# Sub-commands implemented in their own modules: each has ``main(argv) -> int``.
+DELEGATED = {"experiment": "s3rec_lite.experiments", "assignments": "s3rec_lite.assignments"}
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED:
+        import importlib
+
+        try:
+            return importlib.import_module(DELEGATED[argv[0]]).main(argv[1:])
+        except S3RecError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     try:
         if args.command == "download":

@@ -215,6 +215,14 @@ class S3RecModel(nn.Module):
         """Eq. 9 against the whole item vocabulary.  hidden [B, d] -> scores [B, V]"""
         return hidden @ self.item_embeddings.weight.T
 
+    def next_item_logits(self, item_ids, targets, negatives):
+        """Fine-tuning scores at every position (Eq. 9): the true next item and a sampled one.
+        item_ids, targets, negatives [B, L] -> (pos_logits, neg_logits), each [B, L]."""
+        hidden = self.encode(item_ids, causal=True)  # [B, L, d]
+        pos = (hidden * self.item_embeddings(targets)).sum(-1)  # e_{i_{t+1}}^T F_t
+        neg = (hidden * self.item_embeddings(negatives)).sum(-1)  # e_j^T F_t
+        return pos, neg
+
     def user_representation(self, item_ids: torch.Tensor) -> torch.Tensor:
         """The causal encoder's output at the newest position, F_t^L.  [B, L] -> [B, d]"""
         return self.encode(item_ids, causal=True, last_only=True)

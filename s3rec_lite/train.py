@@ -229,6 +229,10 @@ def finetune(
     epochs without a better validation MRR, restores the best model and tests it.
 
     Returns ``{"history", "best_epoch", "valid", "test", "epochs_run"}``.
+
+    Any model works that has ``item_embeddings`` (nn.Embedding), ``mask_id``, ``next_item_logits(x, y, neg)``
+    -> ([B, L], [B, L]), ``user_representation(x)`` -> [B, d], ``score_candidates`` and ``score_all``
+    (see :class:`S3RecModel`); optionally ``finetune_step_loss(x, y, neg, variant)`` replaces the loss.
     """
     device = next(model.parameters()).device
     epochs = cfg.finetune_epochs if epochs is None else epochs
@@ -268,11 +272,11 @@ def finetune(
             idx = order[step * B:(step + 1) * B]
             x, y = train_x[idx], train_y[idx]  # [b, L]
             neg = sample_excluding(user_items[idx], high, (x.shape[1],))  # [b, L]
-            hidden = model.encode(x, causal=True)  # [b, L, d]
-            emb = model.item_embeddings
-            pos_logits = (hidden * emb(y)).sum(-1)  # [b, L] Eq. 9 for the true next items
-            neg_logits = (hidden * emb(neg)).sum(-1)  # [b, L] and for the sampled ones
-            loss = finetune_loss(pos_logits, neg_logits, y > 0, cfg.objective_variant)
+            if hasattr(model, "finetune_step_loss"):  # models with their own objective (e.g. BERT4Rec)
+                loss = model.finetune_step_loss(x, y, neg, cfg.objective_variant)
+            else:
+                pos_logits, neg_logits = model.next_item_logits(x, y, neg)  # [b, L] each, Eq. 9
+                loss = finetune_loss(pos_logits, neg_logits, y > 0, cfg.objective_variant)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -1,0 +1,57 @@
+"""Named models for the command line and the experiment runner: ``python -m s3rec_lite reproduce --model NAME``.
+
+Each entry builds a model for a dataset and says whether it is pre-trained with the S3-Rec objectives
+before fine-tuning. Baselines register themselves here (``s3rec_lite.baselines``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import ConfigError
+
+
+@dataclass
+class ModelSpec:
+    name: str
+    build: Callable  # (cfg, dataset) -> nn.Module
+    pretrain: bool  # pre-train with the registered objectives before fine-tuning
+    trainable: bool = True  # False for PopRec-like models that only count
+    citation: str = ""
+
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(name: str, pretrain: bool = False, trainable: bool = True, citation: str = ""):
+    def wrap(build):
+        MODELS[name] = ModelSpec(name, build, pretrain, trainable, citation)
+        return build
+
+    return wrap
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    _load_baselines()
+    for key, spec in MODELS.items():
+        if key.lower() == name.lower():
+            return spec
+    raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+
+
+def _load_baselines() -> None:
+    try:
+        from . import baselines  # noqa: F401  (registers its models on import)
+    except ImportError as exc:
+        if "s3rec_lite.baselines" not in str(exc):
+            raise
+
+
+def _s3rec(cfg, ds):
+    from .model import S3RecModel
+
+    return S3RecModel(cfg, ds.item_vocab_size, ds.attribute_vocab_size)
+
+
+register_model("S3-Rec", pretrain=True, citation="Zhou et al., CIKM 2020")(_s3rec)
+register_model("SASRec", pretrain=False, citation="Kang and McAuley, ICDM 2018 (the S3-Rec encoder, no pre-training)")(_s3rec)
