@@ -40,11 +40,10 @@ def get_model_spec(name: str) -> ModelSpec:
 
 
 def _load_baselines() -> None:
-    try:
-        from . import baselines  # noqa: F401  (registers its models on import)
-    except ImportError as exc:
-        if "s3rec_lite.baselines" not in str(exc):
-            raise
+    import importlib.util
+
+    if importlib.util.find_spec("s3rec_lite.baselines") is not None:
+        importlib.import_module("s3rec_lite.baselines")  # registers its models on import
 
 
 def _s3rec(cfg, ds):
