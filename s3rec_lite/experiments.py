@@ -58,7 +58,7 @@ OBJECTIVE_NAMES = ("aap", "mip", "map", "sp")
 FRACTIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 #: Extra settings the experiments use on top of the ``tiny`` preset, so each finishes in minutes on a CPU.
-TINY_OVERRIDES = {"max_users": 200, "pretrain_epochs": 2, "finetune_epochs": 6, "patience": 3}
+TINY_OVERRIDES = {"max_users": 150, "pretrain_epochs": 2, "finetune_epochs": 6, "patience": 3}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -202,3 +202,267 @@ register_experiment("ablation", ablation)
 register_experiment("sparsity", sparsity)
 register_experiment("pretrain_epochs", pretrain_epochs)
 register_experiment("convergence", convergence)
+
+
+# ------------------------------------------------------------------------------------------------
+# Running one run
+# ------------------------------------------------------------------------------------------------
+def run_config(run: Run, preset_name: str, extra: dict | None = None, device: str = "auto", progress: bool = False):
+    """The full config of ``run``: the preset, the run's overrides, then the command line's ``--set``."""
+    from .config import preset
+
+    overrides = {**run.overrides}
+    for k, v in (extra or {}).items():
+        if k == "loss_weights":
+            overrides["loss_weights"] = {**overrides.get("loss_weights", {}), **v}
+        else:
+            overrides[k] = v
+    return preset(preset_name, seed=run.seed, device=device, progress=progress, **overrides)
+
+
+def config_hash(cfg) -> str:
+    d = json.loads(cfg.training_fingerprint())
+    d["pretrain_epochs"], d["finetune_epochs"] = cfg.pretrain_epochs, cfg.finetune_epochs
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def result_path(results_root, preset_name: str, run: Run) -> Path:
+    return Path(results_root) / preset_name / f"{run.key}.json"
+
+
+def stored(results_root, preset_name: str, run: Run, cfg) -> dict | None:
+    """The stored result of ``run`` if it exists and was made with the same configuration."""
+    path = result_path(results_root, preset_name, run)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return data if data.get("config_hash") == config_hash(cfg) else None
+
+
+def _dataset_checksums(ds) -> dict:
+    return {kind: {"file": Path(info["path"]).name, "sha256": info["sha256"]} for kind, info in ds.files.items()}
+
+
+def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=DEFAULT_RUNS, extra=None,
+            device: str = "auto", progress: bool = False, command: list[str] | None = None, on_epoch=None) -> dict:
+    """Train and test one run (resuming from its checkpoints if any) and store its JSON atomically."""
+    import torch
+
+    from .checkpoint import load_model
+    from .data import prepare_dataset
+    from .provenance import provenance, write_json_atomic
+    from .train import finetune, pretrain, resolve_device, seed_everything
+    from .zoo import get_model_spec
+
+    t0 = time.time()
+    cfg = run_config(run, preset_name, extra, device, progress)
+    dev = resolve_device(cfg.device)
+    spec = get_model_spec(run.model)
+    ds = prepare_dataset(run.dataset, cfg)
+    ckpt = Path(runs_root) / preset_name / run.key / config_hash(cfg)
+    result: dict = {"experiment": run.experiment, "key": run.key, "dataset": run.dataset, "model": spec.name,
+                    "tag": run.tag, "stage": run.stage, "seed": run.seed, "preset": preset_name,
+                    "overrides": run.overrides, "set": extra or {}}
+
+    def fresh():
+        seed_everything(cfg.seed)
+        return spec.build(cfg, ds).to(dev)
+
+    if run.stage == "pretrain":
+        model = fresh()
+        result["pretrain_history"] = pretrain(model, ds, cfg, ckpt, save_every=run.save_every, on_epoch=on_epoch)
+        result["checkpoints"] = [e for e in range(run.save_every, cfg.pretrain_epochs + 1, run.save_every or 1)]
+    else:
+        if run.from_pretrain is not None:
+            pre_key, epoch = run.from_pretrain
+            result["from_pretrain"] = {"run": pre_key, "epoch": epoch}
+            if epoch == 0:
+                model = fresh()
+            else:
+                # the pre-training run shares this run's settings, hence its checkpoint folder's hash
+                pre_dir = Path(runs_root) / preset_name / pre_key / config_hash(cfg)
+                path = pre_dir / f"pretrained-epoch-{epoch}.pt"
+                if not path.exists():
+                    raise S3RecError(f"{path}: checkpoint missing; run the pre-training run {pre_key} first")
+                model, _ = load_model(path, cfg, ds.item_vocab_size, ds.attribute_vocab_size, dataset=ds)
+                model = model.to(dev)
+        else:
+            model = fresh()
+            if spec.pretrain:
+                result["pretrain_history"] = pretrain(model, ds, cfg, ckpt / "pretrain")
+        result.update(finetune(model, ds, cfg, ckpt / "finetune", on_epoch=on_epoch))
+    result.update(
+        config=cfg.to_dict(), config_hash=config_hash(cfg), dataset_checksums=_dataset_checksums(ds),
+        negatives=ds.negatives_source, dataset_stats={k: v for k, v in ds.stats().items() if k != "dataset"},
+        wall_seconds=round(time.time() - t0, 2),
+        provenance=provenance(dev, command or ["python -m s3rec_lite experiment", run.experiment, "--preset",
+                                               preset_name, "--only", run.key]),
+    )
+    result["torch"] = torch.__version__
+    write_json_atomic(result, result_path(results_root, preset_name, run))
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading the store
+# ------------------------------------------------------------------------------------------------
+def load_results(experiment: str, preset_name: str = "tiny", results_root=DEFAULT_RESULTS) -> list[dict]:
+    """Every stored run JSON of ``experiment`` (its folder ``<results>/<preset>/<experiment>/``), sorted by key."""
+    folder = Path(results_root) / preset_name / experiment
+    return [json.loads(p.read_text()) for p in sorted(folder.rglob("*.json")) if not p.name.startswith(".")]
+
+
+def results_frame(experiment: str, preset_name: str = "tiny", results_root=DEFAULT_RESULTS):
+    """One row per stored run: dataset, model, tag, seed, the test metrics (``test_*``, ``full_*``),
+    best epoch, wall seconds, commit, device and date."""
+    import pandas as pd
+
+    rows = []
+    for r in load_results(experiment, preset_name, results_root):
+        row = {k: r.get(k) for k in ("dataset", "model", "tag", "seed", "best_epoch", "wall_seconds")}
+        row.update({f"test_{k}": v for k, v in (r.get("test") or {}).items()})
+        row.update({f"full_{k}": v for k, v in (r.get("test_full_ranking") or {}).items()})
+        prov = r.get("provenance", {})
+        row.update(commit=prov.get("commit"), device=prov.get("device"), date=prov.get("date"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# Command line
+# ------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from .config import PRESETS
+
+    p = argparse.ArgumentParser(prog="python -m s3rec_lite experiment",
+                                description="Run one of the paper's experiments into the results store.")
+    p.add_argument("name", help="experiment: " + ", ".join(EXPERIMENTS))
+    p.add_argument("--datasets", nargs="+", default=None, help="datasets (default: the experiment's, per preset)")
+    p.add_argument("--seeds", type=int, default=None, help="run seeds 1..N (default: 3; tiny: 1)")
+    p.add_argument("--parallel", type=int, default=1, help="run K runs at once (subprocesses; default 1)")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    p.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="settings preset (default: paper)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field for every run, e.g. --set max_users=50 --set loss_weights.sp=0")
+    p.add_argument("--only", action="append", default=None, metavar="KEY", help="run only this run key (repeatable)")
+    p.add_argument("--results", default=str(DEFAULT_RESULTS), help="results store (default: results/)")
+    p.add_argument("--runs", default=str(DEFAULT_RUNS), help="checkpoints (default: runs/, git-ignored)")
+    p.add_argument("--list", action="store_true", help="list the runs and whether each is stored; run nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _parse_sets(items: list[str]) -> dict:
+    out: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        key, value = item.split("=", 1)
+        if key.startswith("loss_weights."):
+            out.setdefault("loss_weights", {})[key.split(".", 1)[1]] = float(value)
+        else:
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                out[key] = value
+    return out
+
+
+def _check_datasets(names) -> None:
+    from .data import DATASETS, search_dirs
+
+    for n in names or ():
+        if n in DATASETS or n == "synthetic":
+            continue
+        if not any((d / f"{n}.txt").exists() for d in search_dirs()):
+            raise ConfigError(f"unknown dataset {n!r}; choose from {', '.join(DATASETS)} or synthetic")
+
+
+def _order(runs: list[Run]) -> list[list[Run]]:
+    """Waves: runs that depend on no pending run first, then those that depend on them."""
+    keys = {r.key for r in runs}
+    first = [r for r in runs if r.depends_on not in keys]
+    second = [r for r in runs if r.depends_on in keys]
+    return [w for w in (first, second) if w]
+
+
+def _worker_command(args, run: Run) -> list[str]:
+    cmd = [sys.executable, "-m", "s3rec_lite", "experiment", args.name, "--preset", args.preset, "--device",
+           args.device, "--results", args.results, "--runs", args.runs, "--only", run.key, "--quiet"]
+    if args.datasets:
+        cmd += ["--datasets", *args.datasets]
+    if args.seeds:
+        cmd += ["--seeds", str(args.seeds)]
+    for s in args.set:
+        cmd += ["--set", s]
+    return cmd
+
+
+def main(argv=None) -> int:
+    from tqdm.auto import tqdm
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    try:
+        exp = get_experiment(args.name)
+        _check_datasets(args.datasets)
+        if args.parallel < 1:
+            raise ConfigError("--parallel must be at least 1")
+        n_seeds = args.seeds or (1 if _tiny(args.preset) else 3)
+        runs = exp.fn(args.preset, args.datasets, list(range(1, n_seeds + 1)))
+        if args.only:
+            missing = [k for k in args.only if k not in {r.key for r in runs}]
+            if missing:
+                raise ConfigError(f"no run {missing[0]!r} in experiment {args.name}")
+            runs = [r for r in runs if r.key in args.only]
+        extra = _parse_sets(args.set)
+        cfgs = {r.key: run_config(r, args.preset, extra, args.device) for r in runs}  # validates --set early
+        todo = [r for r in runs if stored(args.results, args.preset, r, cfgs[r.key]) is None]
+        if args.list:
+            for r in runs:
+                print(("todo   " if r in todo else "stored ") + r.key)
+            return 0
+        command = ["python -m s3rec_lite experiment", *argv]
+        print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",
+              file=sys.stderr)
+        bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=args.name, disable=args.quiet)
+        for wave in _order(todo):
+            if args.parallel == 1:
+                for r in wave:
+                    bar.set_postfix_str(r.key)
+                    execute(r, args.preset, args.results, args.runs, extra, args.device,
+                            progress=not args.quiet and len(todo) == 1, command=command)
+                    bar.update(1)
+            else:
+                _run_parallel(args, wave, bar)
+        bar.close()
+    except S3RecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _run_parallel(args, wave: list[Run], bar) -> None:
+    pending, active, failed = list(wave), [], []
+    while pending or active:
+        while pending and len(active) < args.parallel:
+            r = pending.pop(0)
+            log = Path(args.runs) / args.preset / r.key / "log.txt"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(log, "a")
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+            active.append((r, subprocess.Popen(_worker_command(args, r), stdout=fh, stderr=subprocess.STDOUT, env=env), fh, log))
+        time.sleep(0.5)
+        for item in list(active):
+            r, proc, fh, log = item
+            if proc.poll() is not None:
+                fh.close()
+                active.remove(item)
+                bar.update(1)
+                if proc.returncode != 0:
+                    failed.append(f"{r.key} (exit {proc.returncode}, log {log})")
+    if failed:
+        raise S3RecError("runs failed: " + "; ".join(failed))

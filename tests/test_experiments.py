@@ -1,0 +1,134 @@
+"""The experiment runner and its results store: registry, errors, atomic JSON, skip, resume after SIGKILL,
+and one experiment (ablation, tiny preset, synthetic data, a very small model) end to end."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from s3rec_lite import experiments as ex
+from s3rec_lite.provenance import write_json_atomic
+
+REPO = Path(__file__).resolve().parent.parent
+#: a very small model so each run takes seconds on a shared CPU
+SMALL = ["--set", "max_users=24", "--set", "hidden_size=16", "--set", "num_heads=1", "--set", "num_layers=1",
+         "--set", "max_len=12", "--set", "pretrain_epochs=1", "--set", "finetune_epochs=2"]
+SMALL_DICT = ex._parse_sets(SMALL[1::2])
+
+
+def test_registry_signature_and_declared_runs():
+    assert {"table2", "ablation", "sparsity", "pretrain_epochs", "convergence"} <= set(ex.EXPERIMENTS)
+
+    def mine(preset, datasets, seeds):
+        return [ex.Run("mine", d, "SASRec", s) for d in datasets or ["synthetic"] for s in seeds]
+
+    ex.register_experiment("mine_test", mine, "a test experiment")
+    try:
+        assert [r.key for r in ex.get_experiment("mine_test").fn("tiny", None, [1, 2])] == [
+            "mine/synthetic/SASRec/seed1", "mine/synthetic/SASRec/seed2"]
+    finally:
+        ex.EXPERIMENTS.pop("mine_test")
+    runs = ex.ablation("paper", None, [1, 2, 3])
+    assert len(runs) == 4 * 5 * 3 and len({r.key for r in runs}) == len(runs)
+    assert {r.tag for r in runs} == {"full", "no-aap", "no-mip", "no-map", "no-sp"}
+    no_sp = [r for r in runs if r.tag == "no-sp"][0]
+    assert ex.run_config(no_sp, "paper").loss_weights == {"aap": 0.2, "mip": 1.0, "map": 1.0, "sp": 0.0}
+    fig5 = ex.pretrain_epochs("paper", ["Beauty"], [1])
+    assert [r.from_pretrain[1] for r in fig5[1:]] == list(range(0, 101, 10))
+    assert all(r.depends_on == fig5[0].key for r in fig5[1:]) and fig5[0].save_every == 10
+    fracs = {ex.run_config(r, "paper").train_fraction for r in ex.sparsity("paper", None, [1])}
+    assert fracs == {0.2, 0.4, 0.6, 0.8, 1.0}
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["no_such_experiment"], "unknown experiment"),
+    (["table2", "--datasets", "NoSuchData"], "unknown dataset"),
+    (["table2", "--set", "no_such_field=1"], "unknown config field"),
+])
+def test_errors_exit_2_with_one_line(argv, needle, capsys):
+    assert ex.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and needle in err[0]
+
+
+def test_atomic_write_never_leaves_a_partial_file(tmp_path):
+    target = tmp_path / "a" / "r.json"
+    write_json_atomic({"x": 1}, target)
+
+    class Boom:
+        pass
+
+    with pytest.raises(TypeError):
+        write_json_atomic({"x": Boom()}, target)  # fails half-way through serialising
+    assert json.loads(target.read_text()) == {"x": 1}  # the old file is intact
+    assert [p.name for p in target.parent.iterdir()] == ["r.json"]  # no temporary file left behind
+
+
+def _cli(args, **kw):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "s3rec_lite", "experiment", *args], cwd=REPO, env=env, **kw)
+
+
+def _strip(result):
+    hist = [{k: v for k, v in h.items() if "seconds" not in k} for h in result["history"]]
+    return hist, result["test"], result["valid"], result["test_full_ranking"], result["best_epoch"]
+
+
+def test_store_skip_and_resume_after_sigkill(tmp_path):
+    key = "table2/synthetic/SASRec/seed1"
+    sets = SMALL[:-2] + ["--set", "finetune_epochs=6", "--set", "patience=10"]
+    args = ["table2", "--preset", "tiny", "--datasets", "synthetic", "--only", key, *sets, "--quiet"]
+    # interrupted: killed with SIGKILL once the first fine-tuning epoch is saved, then run again
+    a = ["--results", str(tmp_path / "res_a"), "--runs", str(tmp_path / "runs_a")]
+    proc = _cli(args + a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = None
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        found = list((tmp_path / "runs_a").rglob("finetune_state.pt"))
+        if found:
+            state = found[0]
+            break
+        time.sleep(0.05)
+    assert state is not None, "the run never saved its first epoch"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    out_a = tmp_path / "res_a" / "tiny" / f"{key}.json"
+    assert not out_a.exists(), "the run finished before it could be killed"
+    assert _cli(args + a).wait() == 0
+    resumed = json.loads(out_a.read_text())
+    # uninterrupted, in this process
+    assert ex.main(args + ["--results", str(tmp_path / "res_b"), "--runs", str(tmp_path / "runs_b")]) == 0
+    straight = json.loads((tmp_path / "res_b" / "tiny" / f"{key}.json").read_text())
+    assert _strip(resumed) == _strip(straight)
+    assert len(resumed["history"]) == 6
+    # stored: a second call skips it and leaves the file untouched
+    mtime = out_a.stat().st_mtime_ns
+    assert ex.main(args + a) == 0
+    assert out_a.stat().st_mtime_ns == mtime
+    # provenance and the full configuration travel with the numbers
+    for field in ("config", "seed", "dataset_checksums", "provenance", "wall_seconds", "torch", "history"):
+        assert field in resumed
+    assert {"command", "commit", "device", "torch", "date"} <= set(resumed["provenance"])
+    assert resumed["config"]["finetune_epochs"] == 6 and resumed["config"]["hidden_size"] == 16
+
+
+def test_ablation_tiny_end_to_end(tmp_path, capsys):
+    argv = ["ablation", "--preset", "tiny", "--datasets", "synthetic", *SMALL, "--quiet",
+            "--results", str(tmp_path / "res"), "--runs", str(tmp_path / "runs")]
+    assert ex.main(argv) == 0
+    runs = ex.load_results("ablation", "tiny", tmp_path / "res")
+    assert sorted(r["tag"] for r in runs) == sorted(["full", "no-aap", "no-mip", "no-map", "no-sp"])
+    for r in runs:
+        assert set(r["test"]) == {"HR@1", "HR@5", "NDCG@5", "HR@10", "NDCG@10", "MRR"}
+        assert set(r["test_full_ranking"]) == {"HR@5", "NDCG@5", "HR@10", "NDCG@10", "HR@20", "NDCG@20"}
+        assert len(r["pretrain_history"]) == 1
+        removed = r["tag"][3:] if r["tag"] != "full" else None
+        assert all((w == 0.0) == (k == removed) for k, w in r["config"]["loss_weights"].items())
+        assert removed is None or removed not in r["pretrain_history"][0]  # a removed objective is not computed
+    capsys.readouterr()
+    assert ex.main(argv + ["--list"]) == 0
+    assert capsys.readouterr().out.count("stored ") == 5
