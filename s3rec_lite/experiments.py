@@ -148,10 +148,17 @@ def _base(preset: str) -> dict:
     return dict(TINY_OVERRIDES) if _tiny(preset) else {}
 
 
+def table2_models() -> list[str]:
+    """The models of the paper's Table 2 that the zoo has (S3-Rec, SASRec, and the baselines registered)."""
+    from .reference import PAPER_MODELS
+
+    return zoo_models(PAPER_MODELS)
+
+
 def table2(preset: str, datasets, seeds) -> list[Run]:
-    """Table 2: every zoo model on every dataset, sampled and full-ranking metrics."""
+    """Table 2: every zoo model of the paper's Table 2 on every dataset, sampled and full-ranking metrics."""
     ds = _datasets(preset, datasets, PAPER_DATASETS, ("LastFM", "Beauty"))
-    return [Run("table2", d, m, s, _base(preset)) for d in ds for m in zoo_models() for s in seeds]
+    return [Run("table2", d, m, s, _base(preset)) for d in ds for m in table2_models() for s in seeds]
 
 
 def ablation(preset: str, datasets, seeds) -> list[Run]:
@@ -251,7 +258,7 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
     from .checkpoint import load_model
     from .data import prepare_dataset
     from .provenance import provenance, write_json_atomic
-    from .train import finetune, pretrain, resolve_device, seed_everything
+    from .train import evaluate, finetune, pretrain, resolve_device, seed_everything
     from .zoo import get_model_spec
 
     t0 = time.time()
@@ -290,7 +297,14 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
             model = fresh()
             if spec.pretrain:
                 result["pretrain_history"] = pretrain(model, ds, cfg, ckpt / "pretrain")
-        result.update(finetune(model, ds, cfg, ckpt / "finetune", on_epoch=on_epoch))
+        if spec.trainable:
+            result.update(finetune(model, ds, cfg, ckpt / "finetune", on_epoch=on_epoch))
+        else:  # counting models (PopRec): nothing to train
+            split = ds.split(cfg.max_len)
+            result.update(history=[], best_epoch=None, epochs_run=0,
+                          valid=evaluate(model, split, "valid", batch_size=cfg.eval_batch_size),
+                          test=evaluate(model, split, "test", batch_size=cfg.eval_batch_size),
+                          test_full_ranking=evaluate(model, split, "test", True, cfg.eval_batch_size))
     result.update(
         config=cfg.to_dict(), config_hash=config_hash(cfg), dataset_checksums=_dataset_checksums(ds),
         negatives=ds.negatives_source, dataset_stats={k: v for k, v in ds.stats().items() if k != "dataset"},
@@ -344,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="settings preset (default: paper)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field for every run, e.g. --set max_users=50 --set loss_weights.sp=0")
+    p.add_argument("--models", nargs="+", default=None, help="run only the runs of these zoo models")
     p.add_argument("--only", action="append", default=None, metavar="KEY", help="run only this run key (repeatable)")
     p.add_argument("--results", default=str(DEFAULT_RESULTS), help="results store (default: results/)")
     p.add_argument("--runs", default=str(DEFAULT_RUNS), help="checkpoints (default: runs/, git-ignored)")
@@ -393,6 +408,8 @@ def _worker_command(args, run: Run) -> list[str]:
         cmd += ["--datasets", *args.datasets]
     if args.seeds:
         cmd += ["--seeds", str(args.seeds)]
+    if args.models:
+        cmd += ["--models", *args.models]
     for s in args.set:
         cmd += ["--set", s]
     return cmd
@@ -415,6 +432,11 @@ def main(argv=None) -> int:
             if missing:
                 raise ConfigError(f"no run {missing[0]!r} in experiment {args.name}")
             runs = [r for r in runs if r.key in args.only]
+        if args.models:
+            from .zoo import get_model_spec
+
+            names = {get_model_spec(m).name for m in args.models}  # unknown names: one clear error
+            runs = [r for r in runs if r.model in names]
         extra = _parse_sets(args.set)
         cfgs = {r.key: run_config(r, args.preset, extra, args.device) for r in runs}  # validates --set early
         todo = [r for r in runs if stored(args.results, args.preset, r, cfgs[r.key]) is None]
