@@ -29,3 +29,4 @@ def style() -> None:
 def color(name: str) -> str:
     return PALETTE.get(name, COLORS[hash(name) % len(COLORS)])
 from .results_plots import *  # noqa: F401,F403  Table 2 and Figures 2-6 from the results store
+from .model_plots import *  # noqa: F401,F403  attention, masking, objectives (chapters 4-9, 16)
