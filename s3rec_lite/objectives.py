@@ -52,7 +52,16 @@ def infonce(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(torch.cat([pos[:, None], neg], dim=1), dim=1) - pos
 
 
-def pairwise_official(x, W, b, pos, neg) -> torch.Tensor:
+def _weighted_sum(per_row: torch.Tensor, row_weight: torch.Tensor | None) -> torch.Tensor:
+    """Sum of per-row losses ([N] or [N, ...]); with 0/1 ``row_weight`` [N], only the selected rows count.
+
+    Selecting rows by weight instead of by boolean indexing keeps every shape static (no host sync on a GPU)."""
+    if row_weight is None:
+        return per_row.sum()
+    return (per_row.reshape(len(per_row), -1).sum(1) * row_weight).sum()
+
+
+def pairwise_official(x, W, b, pos, neg, row_weight=None) -> torch.Tensor:
     """The released code's MIP/SP loss: softplus(f_neg - f_pos) with f = sigmoid((W x + b)^T y), summed.
 
     x [N, d]; pos [N, d]; neg [N, d] or [N, K, d] (K > 1: each negative is a separate pair)."""
@@ -60,24 +69,27 @@ def pairwise_official(x, W, b, pos, neg) -> torch.Tensor:
     f_neg = torch.sigmoid(bilinear(x, W, b, neg))  # [N] or [N, K]
     if f_neg.dim() == 2:
         f_pos = f_pos[:, None]
-    return F.softplus(f_neg - f_pos).sum()  # BCE(sigmoid(f_pos - f_neg), 1), summed
+    return _weighted_sum(F.softplus(f_neg - f_pos), row_weight)  # BCE(sigmoid(f_pos - f_neg), 1), summed
 
 
-def pairwise_paper(x, W, b, pos, neg) -> torch.Tensor:
-    """InfoNCE with sampled negatives and f = sigmoid((W x + b)^T y), averaged over rows."""
+def pairwise_paper(x, W, b, pos, neg, row_weight=None) -> torch.Tensor:
+    """InfoNCE with sampled negatives and f = sigmoid((W x + b)^T y), averaged over (selected) rows."""
     f_pos = torch.sigmoid(bilinear(x, W, b, pos))  # [N]
     f_neg = torch.sigmoid(bilinear(x, W, b, neg if neg.dim() == 3 else neg[:, None, :]))  # [N, K]
-    return infonce(f_pos, f_neg).mean() if len(f_pos) else f_pos.sum()
+    n_rows = torch.as_tensor(float(len(f_pos)), device=x.device) if row_weight is None else row_weight.sum()
+    return _weighted_sum(infonce(f_pos, f_neg), row_weight) / n_rows.clamp(min=1.0)
 
 
-def attribute_bce_official(x, W, b, attribute_table, targets) -> torch.Tensor:
+def attribute_bce_official(x, W, b, attribute_table, targets, row_weight=None) -> torch.Tensor:
     """Released AAP/MAP: multi-label BCE of sigmoid((W x + b)^T e_a) against 0/1 targets, summed over
     positions and the whole attribute vocabulary.  x [N, d], attribute_table [A, d], targets [N, A]."""
     logits = bilinear_all(x, W, b, attribute_table)  # [N, A]
-    return F.binary_cross_entropy_with_logits(logits, targets, reduction="sum")
+    if row_weight is None:
+        return F.binary_cross_entropy_with_logits(logits, targets, reduction="sum")
+    return _weighted_sum(F.binary_cross_entropy_with_logits(logits, targets, reduction="none"), row_weight)
 
 
-def attribute_infonce_paper(x, W, b, attribute_table, targets) -> torch.Tensor:
+def attribute_infonce_paper(x, W, b, attribute_table, targets, row_weight=None) -> torch.Tensor:
     """Eq. 11 / 15: for each (position, attribute of its item) pair, InfoNCE of f = sigmoid((W x + b)^T e_a)
     with every attribute the item does not have as negatives (padding attribute 0 excluded); averaged."""
     f = torch.sigmoid(bilinear_all(x, W, b, attribute_table))  # [N, A]
@@ -86,32 +98,33 @@ def attribute_infonce_paper(x, W, b, attribute_table, targets) -> torch.Tensor:
     neg_scores[:, 0] = float("-inf")  # attribute id 0 is padding, never a negative
     neg_lse = torch.logsumexp(neg_scores, dim=1, keepdim=True)  # [N, 1] log sum over negatives
     per_pair = torch.logaddexp(neg_lse, f) - f  # [N, A] -log( e^f_pos / (e^f_pos + sum_neg e^f) )
-    n_pairs = is_pos.sum()
-    return (per_pair * is_pos).sum() / n_pairs.clamp(min=1)
+    pair_weight = is_pos.to(f.dtype) if row_weight is None else is_pos * row_weight[:, None]  # [N, A]
+    return (per_pair * pair_weight).sum() / pair_weight.sum().clamp(min=1)
 
 
 # ------------------------------------------------------------------------------------------------
 # The four objectives, as the equations name them
 # ------------------------------------------------------------------------------------------------
-def aap_loss(x, W, b, attribute_table, targets, variant: str = "official") -> torch.Tensor:
+def aap_loss(x, W, b, attribute_table, targets, variant: str = "official", row_weight=None) -> torch.Tensor:
     """Associated Attribute Prediction, Eq. 10-11: an item and its attributes.
-    official: x = F_t at unmasked positions; paper: x = E_i, the item embedding."""
+    official: x = F_t at unmasked positions; paper: x = E_i, the item embedding.
+    ``row_weight`` (optional, [N] of 0/1) selects rows without changing shapes, in every function below."""
     fn = attribute_bce_official if variant == "official" else attribute_infonce_paper
-    return fn(x, W, b, attribute_table, targets)
+    return fn(x, W, b, attribute_table, targets, row_weight)
 
 
-def mip_loss(x, W, b, pos_items, neg_items, variant: str = "official") -> torch.Tensor:
+def mip_loss(x, W, b, pos_items, neg_items, variant: str = "official", row_weight=None) -> torch.Tensor:
     """Masked Item Prediction, Eq. 12-13: the output F_t at a masked position and the masked item's
     embedding e_{i_t}, against sampled items.  x [N, d], pos_items [N, d], neg_items [N, d] or [N, K, d]."""
     fn = pairwise_official if variant == "official" else pairwise_paper
-    return fn(x, W, b, pos_items, neg_items)
+    return fn(x, W, b, pos_items, neg_items, row_weight)
 
 
-def map_loss(x, W, b, attribute_table, targets, variant: str = "official") -> torch.Tensor:
+def map_loss(x, W, b, attribute_table, targets, variant: str = "official", row_weight=None) -> torch.Tensor:
     """Masked Attribute Prediction, Eq. 14-15: the output F_t at a masked position and the masked
     item's attributes."""
     fn = attribute_bce_official if variant == "official" else attribute_infonce_paper
-    return fn(x, W, b, attribute_table, targets)
+    return fn(x, W, b, attribute_table, targets, row_weight)
 
 
 def sp_loss(context, W, b, pos_segment, neg_segment, variant: str = "official") -> torch.Tensor:
@@ -175,10 +188,20 @@ class ObjectiveContext:
     segment_neg: torch.Tensor | None  # [B, d] or [B, K, d] last output of the negative segment view(s)
     variant: str
     attribute_matrix: torch.Tensor  # [V, A] multi-hot item -> attributes (float)
+    dense: bool = False  # select positions by 0/1 weights over all B*L rows (static shapes, GPU) not by indexing
 
     def head(self, name: str):
         lin = self.model.heads[name]
         return lin.weight, lin.bias
+
+    def rows(self, sel: torch.Tensor, *tensors: torch.Tensor):
+        """The rows of [B, L, ...] tensors at the positions ``sel`` [B, L], and their weights.
+
+        Sparse (CPU default): boolean indexing, [N, ...] and weight None. Dense: every row, [B*L, ...], with
+        weight = sel as 0/1 floats."""
+        if self.dense:
+            return [t.reshape(-1, *t.shape[2:]) for t in tensors], sel.reshape(-1).to(self.hidden.dtype)
+        return [t[sel] for t in tensors], None
 
 
 @register_objective("aap", head="aap")
@@ -187,36 +210,34 @@ def _aap(ctx: ObjectiveContext) -> torch.Tensor:
     W, b = ctx.head("aap")
     table = ctx.model.attribute_embeddings.weight  # [A, d]
     if ctx.variant == "official":
-        sel = bt.aap_positions  # [B, L] unmasked, non-padding
-        x = ctx.hidden[sel]  # [N, d] F_t
+        (x, items), weight = ctx.rows(bt.aap_positions, ctx.hidden, bt.items)  # F_t at unmasked real items
     else:
-        sel = bt.items > 0  # every real item of the (unmasked) sequence
-        x = ctx.model.item_embeddings(bt.items[sel])  # [N, d] E_i, Eq. 10
-    targets = ctx.attribute_matrix[bt.items[sel]]  # [N, A]
-    return aap_loss(x, W, b, table, targets, ctx.variant)
+        (items,), weight = ctx.rows(bt.items > 0, bt.items)  # every real item of the (unmasked) sequence
+        x = ctx.model.item_embeddings(items)  # [N, d] E_i, Eq. 10
+    targets = ctx.attribute_matrix[items]  # [N, A]
+    return aap_loss(x, W, b, table, targets, ctx.variant, weight)
 
 
 @register_objective("mip", head="mip")
 def _mip(ctx: ObjectiveContext) -> torch.Tensor:
     bt = ctx.batch
     W, b = ctx.head("mip")
-    sel = bt.masked_positions  # [B, L]
     emb = ctx.model.item_embeddings
-    x = ctx.hidden[sel]  # [N, d]
-    pos = emb(bt.items[sel])  # [N, d]
-    neg = emb(bt.negative_items[sel])  # [N, K, d]
+    (x, items, negatives), weight = ctx.rows(bt.masked_positions, ctx.hidden, bt.items, bt.negative_items)
+    pos = emb(items)  # [N, d] e_{i_t}, the masked item
+    neg = emb(negatives)  # [N, K, d]
     if ctx.variant == "official" and neg.shape[1] == 1:
         neg = neg[:, 0]
-    return mip_loss(x, W, b, pos, neg, ctx.variant)
+    return mip_loss(x, W, b, pos, neg, ctx.variant, weight)
 
 
 @register_objective("map", head="map")
 def _map(ctx: ObjectiveContext) -> torch.Tensor:
     bt = ctx.batch
     W, b = ctx.head("map")
-    sel = bt.masked_positions
-    targets = ctx.attribute_matrix[bt.items[sel]]  # [N, A]
-    return map_loss(ctx.hidden[sel], W, b, ctx.model.attribute_embeddings.weight, targets, ctx.variant)
+    (x, items), weight = ctx.rows(bt.masked_positions, ctx.hidden, bt.items)
+    targets = ctx.attribute_matrix[items]  # [N, A]
+    return map_loss(x, W, b, ctx.model.attribute_embeddings.weight, targets, ctx.variant, weight)
 
 
 @register_objective("sp", needs_segments=True, head="sp")

@@ -89,24 +89,31 @@ def active_objectives(cfg: Config) -> dict[str, float]:
     return weights
 
 
-def pretrain_losses(model: S3RecModel, batch, cfg: Config, attribute_matrix: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Encode the views the active objectives need and return each objective's (unweighted) loss."""
+def pretrain_losses(model: S3RecModel, batch, cfg: Config, attribute_matrix: torch.Tensor,
+                    dense: bool | None = None) -> dict[str, torch.Tensor]:
+    """Encode the views the active objectives need and return each objective's (unweighted) loss.
+
+    ``dense`` (default: on a GPU) selects positions by 0/1 weights instead of boolean indexing: more
+    arithmetic, but static shapes and no host synchronisation inside the step."""
     weights = active_objectives(cfg)
     needs_segments = any(OBJECTIVES[k].needs_segments for k in weights)
     B = batch.inputs.shape[0]
+    # bidirectional (S3-Rec); a unidirectional model (Fig. 3: SASRec, GRU4Rec) stays unidirectional
+    causal = bool(getattr(model, "unidirectional", False))
     if needs_segments and not cfg.fast:  # plain path: one encoder pass over all four views, [4B, L]
         views = torch.cat([batch.inputs, batch.segment_context, batch.segment_pos, batch.segment_neg])
-        encoded = model.encode(views, causal=False)  # [4B, L, d]
+        encoded = model.encode(views, causal=causal)  # [4B, L, d]
         hidden = encoded[:B]
         seg_ctx, seg_pos, seg_neg = encoded[B:, -1].split(B)  # each [B, d]: output at the last position
     elif needs_segments:  # fast path: SP needs only the last output of its three views
-        hidden = model.encode(batch.inputs, causal=False)  # [B, L, d]
+        hidden = model.encode(batch.inputs, causal=causal)  # [B, L, d]
         views = torch.cat([batch.segment_context, batch.segment_pos, batch.segment_neg])  # [3B, L]
-        seg_ctx, seg_pos, seg_neg = model.encode(views, causal=False, last_only=True).split(B)  # each [B, d]
+        seg_ctx, seg_pos, seg_neg = model.encode(views, causal=causal, last_only=True).split(B)  # each [B, d]
     else:
-        hidden = model.encode(batch.inputs, causal=False)  # [B, L, d]
+        hidden = model.encode(batch.inputs, causal=causal)  # [B, L, d]
         seg_ctx = seg_pos = seg_neg = None
-    ctx = ObjectiveContext(model, batch, hidden, seg_ctx, seg_pos, seg_neg, cfg.objective_variant, attribute_matrix)
+    ctx = ObjectiveContext(model, batch, hidden, seg_ctx, seg_pos, seg_neg, cfg.objective_variant, attribute_matrix,
+                           dense=hidden.device.type == "cuda" if dense is None else dense)
     return {name: OBJECTIVES[name].fn(ctx) for name in weights}
 
 
@@ -124,7 +131,12 @@ def pretrain(
 
     ``out``: folder for ``pretrain_state.pt`` (resume) and ``pretrained.pt`` (the final model);
     ``save_every``: also keep ``pretrained-epoch-N.pt`` every N epochs (Fig. 5).
+
+    A model with a ``pretrain_stage(ds, cfg, out, epochs, save_every, on_epoch)`` method is pre-trained by
+    it instead (Caser in Fig. 3: it borrows the embeddings of a pre-trained S3-Rec network).
     """
+    if hasattr(model, "pretrain_stage"):
+        return model.pretrain_stage(ds, cfg, out=out, epochs=epochs, save_every=save_every, on_epoch=on_epoch)
     device = next(model.parameters()).device
     epochs = cfg.pretrain_epochs if epochs is None else epochs
     weights = active_objectives(cfg)
@@ -233,9 +245,12 @@ def finetune(
     Any model works that has ``item_embeddings`` (nn.Embedding), ``mask_id``, ``next_item_logits(x, y, neg)``
     -> ([B, L], [B, L]), ``user_representation(x)`` -> [B, d], ``score_candidates`` and ``score_all``
     (see :class:`S3RecModel`); optionally ``finetune_step_loss(x, y, neg, variant)`` replaces the loss.
+    A model with ``trainable = False`` (PopRec) is only evaluated.
     """
     device = next(model.parameters()).device
     epochs = cfg.finetune_epochs if epochs is None else epochs
+    if not getattr(model, "trainable", True):
+        epochs = 0  # nothing to learn: validate and test as it is
     split = split or ds.split(cfg.max_len)
     train_x = torch.as_tensor(split.train_inputs, device=device)  # [U, L]
     train_y = torch.as_tensor(split.train_targets, device=device)  # [U, L]

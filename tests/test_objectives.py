@@ -107,3 +107,22 @@ def test_unknown_objective_weight_is_a_clear_error(synthetic):
     cfg = preset("tiny", progress=False, loss_weights={"nope": 1.0})
     with pytest.raises(ConfigError, match="nope"):
         pretrain(build_model(cfg, synthetic, "cpu"), synthetic, cfg, epochs=1)
+
+
+def test_dense_selection_equals_indexing(synthetic):
+    """The GPU-friendly dense path (0/1 row weights over all positions) gives the indexing path's losses."""
+    from s3rec_lite import build_model, preset
+    from s3rec_lite.batches import PretrainCorpus
+    from s3rec_lite.train import pretrain_losses
+
+    for variant in ("official", "paper"):
+        cfg = preset("tiny", objective_variant=variant, num_negatives=2)
+        torch.manual_seed(0)
+        model = build_model(cfg, synthetic, "cpu").eval()
+        corpus = PretrainCorpus(synthetic.pretrain_parts(50), 50, synthetic.n_items)
+        batch = corpus.batch(torch.arange(64), 0.2, 2, variant)
+        attr = torch.as_tensor(synthetic.attribute_matrix()).float()
+        sparse = pretrain_losses(model, batch, cfg, attr, dense=False)
+        dense = pretrain_losses(model, batch, cfg, attr, dense=True)
+        for k in sparse:
+            assert dense[k].item() == pytest.approx(sparse[k].item(), rel=1e-5), (variant, k)
