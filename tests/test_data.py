@@ -153,3 +153,37 @@ def test_real_datasets_match_reference_statistics(name, users, items, attrs):
     else:
         assert "generated" in ds.negatives_source
         assert sum(len(p) for p in ds.pretrain_parts(50)) == 150258
+
+
+class _FakeResponse:
+    def __init__(self, data: bytes):
+        import io
+
+        self._buf, self.headers = io.BytesIO(data), {"Content-Length": str(len(data))}
+
+    def read(self, n=-1):
+        return self._buf.read(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@needs_data
+def test_download_is_verified_and_atomic(tmp_path, monkeypatch):
+    import urllib.request
+
+    from s3rec_lite.data import download
+
+    good = (DATA_DIR / "LastFM.txt").read_bytes()
+    urls = []
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: urls.append(url) or _FakeResponse(good))
+    path = download(REGISTRY["LastFM"]["seq"], tmp_path, progress=False)
+    assert path == tmp_path / "LastFM.txt" and path.read_bytes() == good
+    assert urls == ["https://raw.githubusercontent.com/RUCAIBox/CIKM2020-S3Rec/master/data/LastFM.txt"]
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: _FakeResponse(good[:-10]))
+    with pytest.raises(ChecksumError):
+        download(REGISTRY["LastFM"]["seq"], tmp_path / "bad", progress=False)
+    assert not any((tmp_path / "bad").iterdir()), "a corrupt download leaves no file behind"
