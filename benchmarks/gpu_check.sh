@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (no venv: its own Python with torch + CUDA; the package runs from the tree).
 # Prepares nothing that needs the network. Copy the data into the repo first (git-ignored), e.g.
-#   mkdir -p .device/data && cp ../shared/data/s3rec/{Beauty,LastFM}* .device/data/
+#   mkdir -p .device/data && cp -r ../shared/data/s3rec/{Beauty*,LastFM*,checkpoints} .device/data/
 # then run with carry=[".device"]:  bash benchmarks/gpu_check.sh
 set -uo pipefail
 export PYTHONPATH=. PYTHONUNBUFFERED=1 S3REC_DATA_DIR=${S3REC_DATA_DIR:-.device/data} S3REC_CACHE_DIR=/tmp/s3rec-cache
