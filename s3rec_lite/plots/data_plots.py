@@ -1,0 +1,284 @@
+"""Figures about data, evaluation, mutual information and the book itself (chapters 1, 2, 3 and 10).
+
+Every function returns a matplotlib ``Figure`` with labelled axes; the numbers come from the caller (a
+dataset, a results dict, a sweep from :mod:`s3rec_lite.infonce_demo`), never from inside the plot.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "dataset_stats_table", "plot_length_distributions", "plot_leave_one_out", "plot_toy_ranking",
+    "plot_item_popularity", "plot_infonce_sweep", "plot_infonce_negatives", "plot_book_map",
+    "plot_pretrain_history", "plot_finetune_history", "plot_tiny_experiment", "toy_ranking_metrics",
+]
+
+
+def _fig(*args, **kwargs):
+    import matplotlib.pyplot as plt
+
+    from . import style
+
+    style()
+    return plt.subplots(*args, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------------
+# Chapter 2: datasets and evaluation
+# ------------------------------------------------------------------------------------------------
+def dataset_stats_table(datasets):
+    """A pandas DataFrame of ``SequenceDataset.stats()`` rows (one per dataset) plus pre-training prefixes."""
+    import pandas as pd
+
+    rows = []
+    for ds in datasets:
+        row = dict(ds.stats())
+        row["pre-training prefixes"] = int(sum(len(p) for p in ds.pretrain_parts(50)))
+        rows.append(row)
+    df = pd.DataFrame(rows).set_index("dataset")
+    df["density"] = df["density"].map(lambda v: f"{100 * v:.3f}%")
+    return df
+
+
+def plot_length_distributions(datasets, max_len: int = 50):
+    """Histogram (log-spaced bins) of each dataset's sequence lengths, with the model's window ``max_len``."""
+    fig, ax = _fig(figsize=(7.0, 3.8))
+    from . import COLORS
+
+    longest = max(max(len(s) for s in ds.sequences) for ds in datasets)
+    bins = np.unique(np.logspace(np.log10(5), np.log10(longest + 1), 40).astype(int))
+    for i, ds in enumerate(datasets):
+        lengths = np.array([len(s) for s in ds.sequences])
+        ax.hist(lengths, bins=bins, histtype="step", lw=1.6, density=True, color=COLORS[i % len(COLORS)],
+                label=f"{ds.name} (median {int(np.median(lengths))})")
+    ax.axvline(max_len, color="k", ls="--", lw=1)
+    ax.text(max_len * 1.05, ax.get_ylim()[1] * 0.9, f"max_len = {max_len}", fontsize=9)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("interactions per user (log scale)")
+    ax.set_ylabel("share of users (density, log scale)")
+    ax.set_title("Sequence lengths of the five datasets")
+    ax.legend(loc="lower left")
+    return fig
+
+
+def plot_leave_one_out(sequence, max_len: int = 50, user: str = "user"):
+    """One user's sequence as a strip: training part, validation item, test item; each input window."""
+    seq = np.asarray(sequence)
+    n = len(seq)
+    fig, ax = _fig(figsize=(7.5, 2.6))
+    from . import COLORS
+
+    colors = [COLORS[1]] * (n - 2) + [COLORS[3], COLORS[0]]
+    ax.bar(np.arange(n), np.ones(n), width=0.9, color=colors)
+    for label, stop, y in (("test input", n - 1, 1.25), ("validation input", n - 2, 1.55), ("training input", n - 3, 1.85)):
+        start = max(0, stop - max_len)
+        ax.annotate("", xy=(stop - 0.5, y), xytext=(start - 0.5, y), arrowprops=dict(arrowstyle="<->", lw=1))
+        ax.text(start, y + 0.07, f"{label}: positions {start}..{stop - 1}", fontsize=8)
+    ax.text(n - 2, 0.45, "valid", rotation=90, ha="center", fontsize=8, color="white")
+    ax.text(n - 1, 0.45, "test", rotation=90, ha="center", fontsize=8, color="white")
+    ax.set_ylim(0, 2.1)
+    ax.set_yticks([])
+    ax.set_xlabel(f"position in {user}'s sequence (time order)")
+    ax.set_title(f"Leave-one-out split of {user} ({n} interactions)")
+    ax.grid(False)
+    return fig
+
+
+def toy_ranking_metrics(scores, true_index: int = 0) -> dict:
+    """The rank of the true candidate (0 = top, ties counted against it) and HR@k/NDCG@k/MRR by formula."""
+    scores = np.asarray(scores, dtype=float)
+    rank = int((np.delete(scores, true_index) >= scores[true_index]).sum())
+    out = {"rank": rank, "MRR": 1.0 / (rank + 1)}
+    for k in (1, 5, 10):
+        out[f"HR@{k}"] = float(rank < k)
+        if k > 1:
+            out[f"NDCG@{k}"] = 1.0 / np.log2(rank + 2) if rank < k else 0.0
+    return out
+
+
+def plot_toy_ranking(scores, true_index: int = 0, top: int = 15):
+    """Candidates sorted by score; the true item highlighted, with the metrics it earns."""
+    scores = np.asarray(scores, dtype=float)
+    m = toy_ranking_metrics(scores, true_index)
+    order = np.argsort(-scores, kind="stable")[:top]
+    fig, ax = _fig(figsize=(7.0, 3.6))
+    from . import color
+
+    cols = [color("S3-Rec") if i == true_index else color("PopRec") for i in order]
+    ax.bar(np.arange(len(order)), scores[order], color=cols)
+    ax.axvline(4.5, color="k", ls=":", lw=1)
+    ax.axvline(9.5, color="k", ls=":", lw=1)
+    ax.text(4.6, ax.get_ylim()[1] * 0.95, "top 5 | ", fontsize=8, ha="right")
+    ax.text(9.6, ax.get_ylim()[1] * 0.95, "top 10", fontsize=8)
+    ax.set_xticks(np.arange(len(order)), [("true" if i == true_index else f"n{i}") for i in order], rotation=60, fontsize=8)
+    ax.set_xlabel("candidates, sorted by the model's score (highest first)")
+    ax.set_ylabel("score")
+    ax.set_title(f"True item at rank {m['rank'] + 1}: HR@5 = {m['HR@5']:.0f}, NDCG@5 = {m['NDCG@5']:.3f}, "
+                 f"HR@10 = {m['HR@10']:.0f}, MRR = {m['MRR']:.3f}", fontsize=10)
+    return fig
+
+
+def plot_item_popularity(counts, name: str = ""):
+    """Items ranked by training interactions (log-log): the long tail PopRec relies on."""
+    counts = np.sort(np.asarray(counts))[::-1]
+    counts = counts[counts > 0]
+    fig, ax = _fig()
+    ax.loglog(np.arange(1, len(counts) + 1), counts, color="#2E86C1")
+    top = counts[: max(1, len(counts) // 10)].sum() / counts.sum()
+    ax.set_xlabel("item rank by popularity (log scale)")
+    ax.set_ylabel("training interactions (log scale)")
+    ax.set_title(f"{name} item popularity: the top 10% of items get {100 * top:.0f}% of the interactions")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Chapter 3: InfoNCE on correlated Gaussians
+# ------------------------------------------------------------------------------------------------
+def plot_infonce_sweep(sweep: dict):
+    """InfoNCE estimates vs correlation for several numbers of negatives, the true MI and each log N ceiling."""
+    fig, ax = _fig(figsize=(7.0, 4.0))
+    from . import COLORS
+
+    ax.plot(sweep["rho"], sweep["true_mi"], color="k", lw=2, label="true MI  $-\\frac{d}{2}\\log(1-\\rho^2)$")
+    for i, K in enumerate(sweep["negatives"]):
+        c = COLORS[i % len(COLORS)]
+        ax.plot(sweep["rho"], sweep["estimate"][i], "o-", color=c, ms=4, label=f"InfoNCE, K = {K} negatives")
+        ax.axhline(sweep["ceiling"][i], color=c, ls="--", lw=0.9)
+    ax.set_xlabel("correlation $\\rho$ of each coordinate pair")
+    ax.set_ylabel("mutual information (nats)")
+    ax.set_title(f"InfoNCE ({sweep['critic']} critic, d = {sweep['dim']}) is capped at log(K + 1) (dashed)")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def plot_infonce_negatives(sweep: dict, ax=None):
+    """The estimate for one correlation as the number of negatives grows (log x axis), with the ceiling."""
+    if ax is None:
+        fig, ax = _fig()
+    else:
+        fig = ax.figure
+    K = sweep["negatives"]
+    ax.semilogx(K, sweep["mean"], "o-", color="#C0392B", label="InfoNCE estimate (mean of seeds)")
+    ax.fill_between(K, sweep["mean"] - sweep["std"], sweep["mean"] + sweep["std"], color="#C0392B", alpha=0.2)
+    ax.semilogx(K, sweep["ceiling"], "--", color="#7F8C8D", label="ceiling log(K + 1)")
+    ax.axhline(sweep["true_mi"], color="k", lw=1.5, label=f"true MI = {sweep['true_mi']:.2f} nats")
+    ax.set_xlabel("number of negatives K (log scale)")
+    ax.set_ylabel("mutual information (nats)")
+    ax.set_title(f"More negatives tighten the bound ($\\rho$ = {sweep['rho']}, d = {sweep['dim']})")
+    ax.legend(loc="lower right")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Chapter 1: the map of the book
+# ------------------------------------------------------------------------------------------------
+BOOK_PARTS = [
+    ("Foundations", ["1 Welcome", "2 Data & evaluation", "3 Mutual information", "4 Self-attention", "5 Base model"]),
+    ("The four objectives", ["6 AAP", "7 MIP", "8 MAP", "9 SP"]),
+    ("Putting it together", ["10 Pre-train, fine-tune"]),
+    ("Results", ["11 Table 2", "12 Ablation", "13 Sparsity", "14 Pre-train epochs", "15 Convergence"]),
+    ("Beyond the paper", ["16 Paper vs code"]),
+    ("Course", ["Teacher's guide", "A1-A5 assignments"]),
+]
+
+
+def plot_book_map():
+    """The chapters as boxes in reading order, grouped by part."""
+    import matplotlib.patches as mpatches
+
+    fig, ax = _fig(figsize=(9.0, 4.4))
+    from . import COLORS
+
+    x0, width, gap = 0.0, 1.0, 0.35
+    centers = []
+    for p, (part, chapters) in enumerate(BOOK_PARTS):
+        x = x0 + p * (width + gap)
+        c = COLORS[p % len(COLORS)]
+        ax.text(x + width / 2, 5.55, part, ha="center", va="bottom", fontsize=8.5, weight="bold", color=c, wrap=True)
+        for j, ch in enumerate(chapters):
+            y = 4.9 - j * 1.0
+            ax.add_patch(mpatches.FancyBboxPatch((x, y - 0.35), width, 0.7, boxstyle="round,pad=0.03",
+                                                 fc=c, ec=c, alpha=0.18))
+            ax.text(x + width / 2, y, ch, ha="center", va="center", fontsize=8)
+        centers.append((x, 4.9 - (len(chapters) - 1) * 1.0 / 2))
+    for (xa, ya), (xb, yb) in zip(centers, centers[1:]):
+        ax.annotate("", xy=(xb - 0.02, 4.9), xytext=(xa + width + 0.02, 4.9), arrowprops=dict(arrowstyle="->", lw=1.2))
+    ax.set_xlim(-0.1, len(BOOK_PARTS) * (width + gap))
+    ax.set_ylim(0.3, 6.0)
+    ax.set_xlabel("reading order: left to right, top to bottom")
+    ax.set_ylabel("chapters of each part")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    ax.set_title("A map of the book")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Chapter 10: pre-train, then fine-tune
+# ------------------------------------------------------------------------------------------------
+def plot_pretrain_history(history, ax=None):
+    """Each objective's (unweighted) pre-training loss per epoch, normalised by its first epoch."""
+    if ax is None:
+        fig, ax = _fig()
+    else:
+        fig = ax.figure
+    from . import COLORS
+
+    keys = [k for k in ("aap", "mip", "map", "sp") if history and k in history[0]]
+    epochs = [r["epoch"] + 1 for r in history]
+    for i, k in enumerate(keys):
+        v = np.array([r[k] for r in history], dtype=float)
+        ax.plot(epochs, v / v[0], "o-", color=COLORS[i], label=k.upper())
+    ax.set_xlabel("pre-training epoch")
+    ax.set_ylabel("loss / loss after epoch 1")
+    ax.set_title("Pre-training losses (each relative to its first epoch)")
+    if keys:
+        ax.legend()
+    return fig
+
+
+def plot_finetune_history(runs: dict, metric: str = "NDCG@10", ax=None):
+    """Validation ``metric`` per fine-tuning epoch for each named run (``{"name": finetune result}``)."""
+    if ax is None:
+        fig, ax = _fig()
+    else:
+        fig = ax.figure
+    from . import color
+
+    for name, res in runs.items():
+        h = res["history"]
+        ax.plot([r["epoch"] + 1 for r in h], [r[f"valid_{metric}"] for r in h], "o-", color=color(name), label=name)
+        if res.get("best_epoch", -1) >= 0:
+            ax.plot([res["best_epoch"] + 1], [h[res["best_epoch"]][f"valid_{metric}"]], "*", ms=12, color=color(name))
+    ax.set_xlabel("fine-tuning epoch")
+    ax.set_ylabel(f"validation {metric}")
+    ax.set_title(f"Fine-tuning: validation {metric} per epoch (star: best, restored for the test)")
+    ax.legend()
+    return fig
+
+
+def plot_tiny_experiment(result: dict):
+    """The widget's figure: pre-training losses (left), fine-tuning curves and test metrics (right)."""
+    fig, axes = _fig(1, 2, figsize=(10.0, 3.8))
+    if result.get("pretrain_history"):
+        plot_pretrain_history(result["pretrain_history"], ax=axes[0])
+    else:
+        axes[0].text(0.5, 0.5, "no pre-training\n(every weight is 0)", ha="center", va="center", transform=axes[0].transAxes)
+        axes[0].set_xlabel("pre-training epoch")
+        axes[0].set_ylabel("loss")
+    runs = {"S3-Rec": result["finetune"]}
+    if result.get("baseline") is not None:
+        runs["SASRec"] = result["baseline"]
+    plot_finetune_history(runs, ax=axes[1])
+    w = result["weights"]
+    t = result["finetune"]["test"]
+    line = (f"mask {result['mask_ratio']:.2f}, AAP {w['aap']:.1f} MIP {w['mip']:.1f} MAP {w['map']:.1f} "
+            f"SP {w['sp']:.1f}: test NDCG@10 {t['NDCG@10']:.3f}")
+    if result.get("baseline") is not None:
+        line += f" (no pre-training: {result['baseline']['test']['NDCG@10']:.3f})"
+    axes[1].set_title("Fine-tuning (validation)", fontsize=10)
+    fig.suptitle(line, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,189 @@
+"""Interactive widgets of the book, built in the package so that they are tested without a browser.
+
+``PretrainExplorer`` (chapter 10): sliders for the mask ratio and the four loss weights (AAP, MIP, MAP, SP),
+and a Run button that re-runs a tiny pre-training + fine-tuning (:func:`run_tiny_experiment`) and redraws.
+``InfoNCEExplorer`` (chapter 3): a slider for the number of negatives in the InfoNCE estimate.
+
+Each explorer is an ``ipywidgets.VBox``; ``run()`` (the callback behind the button or slider) can be called
+directly, and leaves its numbers in ``.result`` and its figure in ``.figure``. On the book's static pages the
+sliders render (their state is saved with the page) but nothing re-runs: that needs a live kernel (Colab).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+
+import ipywidgets as W
+import numpy as np
+
+from .config import PAPER_WEIGHTS, preset
+from .data import make_synthetic
+
+__all__ = ["TINY_DATA", "tiny_config", "run_tiny_experiment", "single_thread", "PretrainExplorer", "InfoNCEExplorer"]
+
+#: The tiny synthetic dataset the widget trains on (planted clusters; see ``data.make_synthetic``).
+TINY_DATA = dict(num_users=150, num_items=150, min_len=8, max_len=20, seed=0)
+
+
+def tiny_config(mask_ratio: float = 0.2, weights: dict | None = None, seed: int = 0, **overrides):
+    """The configuration of the widget's runs: the paper's model and objectives, shrunk to run in seconds on
+    a CPU (d = 32, windows of 10 items, 2 pre-training epochs, at most 8 fine-tuning epochs)."""
+    kw = dict(max_len=10, hidden_size=32, hidden_dropout=0.2, attention_dropout=0.2, pretrain_epochs=2,
+              finetune_epochs=8, patience=3, pretrain_batch_size=128, finetune_batch_size=64, max_users=None,
+              progress=False, device="cpu", seed=seed, mask_ratio=mask_ratio,
+              loss_weights={**PAPER_WEIGHTS, **(weights or {})})
+    kw.update(overrides)
+    return preset("tiny", **kw)
+
+
+@functools.lru_cache(maxsize=4)
+def _tiny_dataset(items: tuple):
+    return make_synthetic(**dict(items))
+
+
+@contextlib.contextmanager
+def single_thread():
+    """Run PyTorch on one CPU thread inside the block. Tensors this small gain nothing from more threads,
+    and on a busy machine (a shared CI runner) extra threads spin and can make a run 5-10x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _finetune_from(cfg, ds, pretrain_first: bool):
+    from .train import build_model, finetune, pretrain, seed_everything
+
+    with single_thread():
+        seed_everything(cfg.seed)
+        model = build_model(cfg, ds)
+        history = pretrain(model, ds, cfg) if pretrain_first else []
+        return history, finetune(model, ds, cfg)
+
+
+@functools.lru_cache(maxsize=8)
+def _baseline(cfg_json: str, data_items: tuple) -> dict:
+    from .config import Config
+    import json
+
+    cfg = Config.from_dict(json.loads(cfg_json))
+    return _finetune_from(cfg, _tiny_dataset(data_items), pretrain_first=False)[1]
+
+
+def run_tiny_experiment(mask_ratio: float = 0.2, weights: dict | None = None, seed: int = 0, baseline: bool = True,
+                        data: dict | None = None, **overrides) -> dict:
+    """Pre-train (``weights`` over AAP, MIP, MAP, SP; ``mask_ratio`` for MIP/MAP) then fine-tune on the tiny
+    synthetic dataset; optionally also fine-tune the same model without pre-training (cached: it does not
+    depend on the sliders). Returns ``{"mask_ratio", "weights", "pretrain_history", "finetune", "baseline",
+    "config", "seconds"}``; ``finetune`` and ``baseline`` are :func:`s3rec_lite.train.finetune` results."""
+    import json
+
+    t0 = time.perf_counter()
+    cfg = tiny_config(mask_ratio, weights, seed, **overrides)
+    data_items = tuple(sorted({**TINY_DATA, **(data or {})}.items()))
+    ds = _tiny_dataset(data_items)
+    any_weight = any(w > 0 for w in cfg.loss_weights.values())
+    history, result = _finetune_from(cfg, ds, pretrain_first=any_weight)
+    base = None
+    if baseline:
+        base_cfg = cfg.replace(loss_weights={k: 0.0 for k in cfg.loss_weights}, mask_ratio=0.2)
+        base = _baseline(json.dumps(base_cfg.to_dict(), sort_keys=True), data_items)
+    return {"mask_ratio": float(mask_ratio), "weights": dict(cfg.loss_weights), "pretrain_history": history,
+            "finetune": result, "baseline": base, "config": cfg.to_dict(), "dataset": ds.name,
+            "seconds": time.perf_counter() - t0}
+
+
+def _show(output: W.Output, fig) -> None:
+    """Draw ``fig`` into ``output`` (replacing what was there) and release it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    output.clear_output(wait=True)
+    with output:
+        display(fig)
+    plt.close(fig)
+
+
+class PretrainExplorer(W.VBox):
+    """Chapter 10: sliders for the mask ratio and the loss weights, a Run button, the resulting figure."""
+
+    def __init__(self, initial: dict | None = None, run_fn=run_tiny_experiment, **run_kwargs):
+        style = {"description_width": "90px"}
+        self.mask_ratio = W.FloatSlider(value=0.2, min=0.0, max=0.8, step=0.05, description="mask ratio p",
+                                        readout_format=".2f", style=style)
+        self.weights = {k: W.FloatSlider(value=v, min=0.0, max=2.0, step=0.1, description=f"λ {k.upper()}",
+                                         readout_format=".1f", style=style) for k, v in PAPER_WEIGHTS.items()}
+        self.button = W.Button(description="Run", button_style="primary", icon="play",
+                               tooltip="pre-train and fine-tune with these settings (a few seconds)")
+        self.status = W.HTML("Set the sliders, then press <b>Run</b> (needs a live kernel, e.g. Colab).")
+        self.output = W.Output()
+        self.run_fn, self.run_kwargs = run_fn, run_kwargs
+        self.result, self.figure, self.runs = initial, None, 0
+        sliders = W.VBox([self.mask_ratio, *self.weights.values()])
+        super().__init__([W.HBox([sliders, W.VBox([self.button, self.status])]), self.output])
+        self.button.on_click(lambda _button: self.run())
+        if initial is not None:
+            self._draw(initial)
+
+    def values(self) -> dict:
+        return {"mask_ratio": float(self.mask_ratio.value), "weights": {k: float(s.value) for k, s in self.weights.items()}}
+
+    def run(self) -> dict:
+        """Run the tiny experiment with the sliders' values, redraw, and return the result."""
+        v = self.values()
+        self.button.disabled = True
+        self.status.value = "running..."
+        try:
+            self.result = self.run_fn(v["mask_ratio"], v["weights"], **self.run_kwargs)
+        finally:
+            self.button.disabled = False
+        self.runs += 1
+        self._draw(self.result)
+        return self.result
+
+    def _draw(self, result: dict) -> None:
+        from .plots import plot_tiny_experiment
+
+        self.figure = plot_tiny_experiment(result)
+        t = result["finetune"]["test"]
+        self.status.value = (f"test NDCG@10 <b>{t['NDCG@10']:.3f}</b>, HR@10 {t['HR@10']:.3f}"
+                             + (f" ({result['seconds']:.1f} s)" if "seconds" in result else ""))
+        _show(self.output, self.figure)
+
+
+class InfoNCEExplorer(W.VBox):
+    """Chapter 3: how the number of negatives K caps and tightens the InfoNCE estimate of I(X; Y)."""
+
+    OPTIONS = (1, 3, 7, 15, 31, 63, 127, 255, 511, 1023)
+
+    def __init__(self, dim: int = 4, n: int = 1024, seed: int = 0, rhos=(0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)):
+        self.dim, self.n, self.seed, self.rhos = dim, n, seed, tuple(rhos)
+        self.slider = W.SelectionSlider(options=list(self.OPTIONS), value=15, description="negatives K",
+                                        style={"description_width": "90px"}, continuous_update=False)
+        self.output = W.Output()
+        self.result, self.figure, self.runs = None, None, 0
+        super().__init__([self.slider, self.output])
+        self.slider.observe(lambda change: self.run(), names="value")
+        self.run()
+
+    def run(self) -> dict:
+        """Estimate the MI at every correlation with the current K (optimal critic) and redraw."""
+        from .infonce_demo import infonce_sweep
+        from .plots import plot_infonce_sweep
+
+        K = int(self.slider.value)
+        self.result = infonce_sweep(self.rhos, (K,), dim=self.dim, n=self.n, seed=self.seed)
+        self.runs += 1
+        fig = plot_infonce_sweep(self.result)
+        ax = fig.axes[0]
+        gap = float(np.max(self.result["true_mi"] - self.result["estimate"][0]))
+        ax.set_title(f"K = {K}: ceiling log(K+1) = {self.result['ceiling'][0]:.2f} nats; "
+                     f"largest gap to the true MI {gap:.2f}", fontsize=10)
+        self.figure = fig
+        _show(self.output, fig)
+        return self.result
