@@ -443,6 +443,7 @@ def main(argv=None) -> int:
         if args.list:
             for r in runs:
                 print(("todo   " if r in todo else "stored ") + r.key)
+            print(f"{args.name} ({args.preset}): {len(runs) - len(todo)} of {len(runs)} runs stored, {len(todo)} to run")
             return 0
         command = ["python -m s3rec_lite experiment", *argv]
         print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",

@@ -127,7 +127,7 @@ def plot_table2(preset: str = "tiny", results_root=None, metric: str = "NDCG@10"
     long = table2_frame(preset, results_root)
     long = long[(long.metric == metric) & long.model.isin(models)]
     datasets = list(dict.fromkeys(long.dataset))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(3.2 * len(datasets), 3.6), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(max(5.5, 3.2 * len(datasets)), 3.6), squeeze=False, sharey=True)
     for ax, d in zip(axes[0], datasets):
         sub = long[long.dataset == d].set_index("model")
         x = np.arange(len(sub))
@@ -139,7 +139,7 @@ def plot_table2(preset: str = "tiny", results_root=None, metric: str = "NDCG@10"
         ax.set_title(reference.short(d))
         ax.set_xlabel("model")
     axes[0][0].set_ylabel(f"test {metric} (99 sampled negatives)")
-    axes[0][0].legend(loc="upper left")
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(f"Table 2, {metric}: ours vs the paper and the authors' repository ({results_label(runs, preset)})")
     fig.tight_layout()
     return fig
