@@ -22,6 +22,9 @@ def _check(fig, n_axes_min=1):
 def test_attention_heatmap_and_masks():
     w = torch.softmax(torch.randn(6, 6), -1)
     _check(plots.attention_heatmap(w, labels=list("abcdef")))
+    fig = plots.attention_heads(torch.softmax(torch.randn(2, 5, 5), -1))
+    assert len([a for a in fig.axes if a.get_label() != "<colorbar>"]) == 2
+    _check(fig)
     x = torch.tensor([[0, 0, 3, 4, 5, 6]])
     fig = plots.attention_masks(attention_mask(x, True)[0, 0], attention_mask(x, False)[0, 0])
     assert len(fig.axes) == 2

@@ -14,7 +14,7 @@ from matplotlib.colors import ListedColormap
 from . import COLORS, color, style
 
 __all__ = [
-    "attention_heatmap", "attention_masks", "activation_functions", "learning_curve", "masking_picture",
+    "attention_heatmap", "attention_heads", "attention_masks", "activation_functions", "learning_curve", "masking_picture",
     "segment_views", "attribute_targets", "loss_curves", "setting_comparison", "pairwise_loss_shapes",
     "finetune_loss_shapes",
 ]
@@ -48,6 +48,19 @@ def attention_heatmap(weights, labels=None, title: str = "Attention weights", ax
         ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
         ax.set_yticks(range(len(labels)), labels, fontsize=7)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="attention probability")
+    return fig
+
+
+def attention_heads(maps, labels=None, title: str = "Attention weights per head"):
+    """One heat map per head: ``maps`` [h, L, L] attention probabilities of one block for one sequence."""
+    style()
+    maps = _np(maps)
+    h = maps.shape[0]
+    fig, axes = plt.subplots(1, h, figsize=(4.6 * h, 4.4), squeeze=False)
+    for i in range(h):
+        attention_heatmap(maps[i], labels, title=f"head {i + 1}", ax=axes[0, i])
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig
 
 
