@@ -29,7 +29,8 @@ The signature is ``fn(preset: str, datasets: list[str] | None, seeds: list[int])
 the settings preset name ("paper", "official", "tiny"), ``datasets`` the ``--datasets`` given on the command
 line (``None``: the experiment's own default for that preset), ``seeds`` the seeds to run (1..N).
 
-Store layout: one JSON per run at ``<results>/<preset>/<Run.key>.json`` (default ``results/``, committed);
+Store layout: one JSON per run at ``<results>/<preset>/<Run.key>.json`` (default ``results/`` of the checkout,
+committed, or ``$S3REC_RESULTS_DIR``);
 checkpoints and resumable training state under ``<runs>/<preset>/<Run.key>/<config hash>/`` (default
 ``runs/``, git-ignored). A run whose JSON exists with the same configuration is skipped; an interrupted run
 resumes from its last finished epoch when started again.
@@ -50,7 +51,7 @@ from typing import Callable
 from .errors import ConfigError, S3RecError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RESULTS = REPO_ROOT / "results"
+DEFAULT_RESULTS = Path(os.environ.get("S3REC_RESULTS_DIR") or REPO_ROOT / "results")  # the committed store
 DEFAULT_RUNS = REPO_ROOT / "runs"
 
 PAPER_DATASETS = ("Beauty", "Sports_and_Outdoors", "Toys_and_Games", "Yelp", "LastFM")
@@ -520,7 +521,7 @@ def store_status(experiment: str, results_root=DEFAULT_RESULTS) -> str:
         return (f"Showing the {found[0]} preset results stored for {experiment!r} (see results/README.md "
                 f"for their provenance and what is still missing).")
     if found:
-        return (f"Only tiny-preset results (a few hundred users, a few epochs, run on a CPU) are stored for "
+        return (f"Only tiny-preset results (the first 100 users, a few epochs, run on a CPU) are stored for "
                 f"{experiment!r}: the paper-scale runs need a GPU and have not been run yet (results/README.md "
                 f"says how). The numbers below show that the pipeline works, not what S3-Rec achieves.")
     return f"No results are stored for {experiment!r} yet."

@@ -114,7 +114,9 @@ def table2_display(preset: str = "tiny", results_root=None, metrics=SAMPLED) -> 
         wide = long.pivot_table(index=["dataset", "model"], columns="metric", values=col, dropna=False)
         wide["source"] = source
         parts.append(wide.reset_index())
-    out = pd.concat(parts).set_index(["dataset", "model", "source"]).sort_index()
+    out = pd.concat(parts)
+    out["source"] = pd.Categorical(out.source, ["ours", "paper", "authors' repo"], ordered=True)
+    out = out.set_index(["dataset", "model", "source"]).sort_index()
     out = out[[m for m in metrics if m in out.columns]]
     out.columns.name = None
     return out.round(4)
