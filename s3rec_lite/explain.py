@@ -141,6 +141,20 @@ def compare(ds: SequenceDataset, configs: dict[str, Config], seeds, pretrain_ste
     return rows
 
 
+@torch.no_grad()
+def attribute_top1(model: S3RecModel, ds: SequenceDataset, head: str = "aap") -> float:
+    """Share of items (with attributes) whose best-scored attribute under the paper's AAP critic
+    (W e_i + b)^T e_a (Eq. 10, on the item *embedding*) is one of the item's own attributes.
+    A random scorer gets about (attributes per item) / (number of attributes)."""
+    items = torch.tensor(sorted(i for i, a in ds.item_attributes.items() if a))
+    lin = model.heads[head]
+    scores = lin(model.item_embeddings.weight[items]) @ model.attribute_embeddings.weight.T  # [n, A]
+    scores[:, 0] = -torch.inf  # padding attribute
+    best = scores.argmax(1)
+    own = torch.as_tensor(ds.attribute_matrix())[items, best] > 0
+    return float(own.float().mean())
+
+
 def count_parameters(model: torch.nn.Module) -> dict[str, int]:
     """Trainable parameters per top-level part of the model (embeddings, blocks, heads) and in total."""
     out: dict[str, int] = {}

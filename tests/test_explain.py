@@ -59,3 +59,14 @@ def test_compare_rows():
     assert rows[1]["variant"] == "paper"
     counts = explain.count_parameters(build_model(cfg, ds, torch.device("cpu")))
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
+
+
+def test_attribute_top1_learns_planted_attributes():
+    ds, cfg = small()
+    cfg = cfg.replace(objective_variant="paper", pretrain_lr=1e-2, hidden_dropout=0.0, attention_dropout=0.0)
+    torch.manual_seed(0)
+    model = build_model(cfg, ds, torch.device("cpu"))
+    before = explain.attribute_top1(model, ds)
+    explain.pretrain_steps(model, ds, cfg, 30, objectives=["aap"], seed=0)
+    after = explain.attribute_top1(model, ds)
+    assert 0.0 <= before <= 1.0 and after > max(before, 0.5)
