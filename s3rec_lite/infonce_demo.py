@@ -15,6 +15,7 @@ bilinear critic ``f(x, y) = x^T W y`` learned by minimising L_NCE, the form S3-R
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -24,8 +25,20 @@ from .objectives import infonce
 
 __all__ = [
     "true_mi", "sample_correlated_gaussians", "optimal_critic", "infonce_estimate", "fit_bilinear_critic",
-    "infonce_sweep", "negatives_sweep",
+    "infonce_sweep", "negatives_sweep", "single_thread",
 ]
+
+
+@contextlib.contextmanager
+def single_thread():
+    """Run PyTorch on one CPU thread inside the block. Tensors this small gain nothing from more threads,
+    and on a busy machine (a shared CI runner) extra threads spin and can make a run 5-10x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def true_mi(rho: float | np.ndarray, dim: int = 1) -> float | np.ndarray:
@@ -85,7 +98,11 @@ def fit_bilinear_critic(rho: float, dim: int = 1, num_negatives: int = 16, steps
                         lr: float = 0.05, seed: int = 0) -> BilinearCritic:
     """Learn W by minimising L_NCE (Eq. 3) on fresh samples, ``steps`` Adam steps."""
     torch.manual_seed(seed)
-    critic = BilinearCritic(dim)
+    with single_thread():
+        return _fit(BilinearCritic(dim), rho, dim, num_negatives, steps, batch, lr, seed)
+
+
+def _fit(critic, rho, dim, num_negatives, steps, batch, lr, seed):
     opt = torch.optim.Adam(critic.parameters(), lr=lr)
     K = num_negatives
     for step in range(steps):
@@ -105,7 +122,7 @@ def infonce_sweep(rhos=(0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99), negatives=(1,
     negatives. Returns ``{"rho", "negatives", "true_mi", "estimate" [len(negatives), len(rhos)], "ceiling"}``."""
     rhos = np.asarray(rhos, dtype=float)
     est = np.zeros((len(negatives), len(rhos)))
-    with torch.no_grad():
+    with torch.no_grad(), single_thread():
         for j, rho in enumerate(rhos):
             x, y = sample_correlated_gaussians(n, float(rho), dim, seed=seed)
             for i, K in enumerate(negatives):
@@ -125,7 +142,7 @@ def negatives_sweep(rho: float = 0.95, dim: int = 4, negatives=(1, 3, 7, 15, 31,
     """For one correlation: the estimate (mean and spread over ``seeds``) as the number of negatives grows."""
     est = np.zeros((len(seeds), len(negatives)))
     critic = optimal_critic(rho)
-    with torch.no_grad():
+    with torch.no_grad(), single_thread():
         for s, seed in enumerate(seeds):
             x, y = sample_correlated_gaussians(n, rho, dim, seed=seed)
             for i, K in enumerate(negatives):

@@ -10,7 +10,6 @@ sliders render (their state is saved with the page) but nothing re-runs: that ne
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from .config import PAPER_WEIGHTS, preset
 from .data import make_synthetic
+from .infonce_demo import single_thread
 
 __all__ = ["TINY_DATA", "tiny_config", "run_tiny_experiment", "single_thread", "PretrainExplorer", "InfoNCEExplorer"]
 
@@ -28,9 +28,12 @@ TINY_DATA = dict(num_users=150, num_items=150, min_len=8, max_len=20, seed=0)
 
 def tiny_config(mask_ratio: float = 0.2, weights: dict | None = None, seed: int = 0, **overrides):
     """The configuration of the widget's runs: the paper's model and objectives, shrunk to run in seconds on
-    a CPU (d = 32, windows of 10 items, 2 pre-training epochs, at most 8 fine-tuning epochs)."""
-    kw = dict(max_len=10, hidden_size=32, hidden_dropout=0.2, attention_dropout=0.2, pretrain_epochs=2,
-              finetune_epochs=8, patience=3, pretrain_batch_size=128, finetune_batch_size=64, max_users=None,
+    a CPU: d = 32, windows of 10 items, dropout 0.2, 5 pre-training epochs at learning rate 1e-4 (at this
+    scale 1e-3 drives the embeddings into a state fine-tuning does not recover from; chapter 10's
+    exercises), at most 30 fine-tuning epochs with patience 5."""
+    kw = dict(max_len=10, hidden_size=32, hidden_dropout=0.2, attention_dropout=0.2, pretrain_epochs=5,
+              pretrain_lr=1e-4, finetune_epochs=30, patience=5, pretrain_batch_size=128, finetune_batch_size=64,
+              max_users=None,
               progress=False, device="cpu", seed=seed, mask_ratio=mask_ratio,
               loss_weights={**PAPER_WEIGHTS, **(weights or {})})
     kw.update(overrides)
@@ -40,20 +43,6 @@ def tiny_config(mask_ratio: float = 0.2, weights: dict | None = None, seed: int 
 @functools.lru_cache(maxsize=4)
 def _tiny_dataset(items: tuple):
     return make_synthetic(**dict(items))
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Run PyTorch on one CPU thread inside the block. Tensors this small gain nothing from more threads,
-    and on a busy machine (a shared CI runner) extra threads spin and can make a run 5-10x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _finetune_from(cfg, ds, pretrain_first: bool):
@@ -127,8 +116,8 @@ class PretrainExplorer(W.VBox):
         sliders = W.VBox([self.mask_ratio, *self.weights.values()])
         super().__init__([W.HBox([sliders, W.VBox([self.button, self.status])]), self.output])
         self.button.on_click(lambda _button: self.run())
-        if initial is not None:
-            self._draw(initial)
+        if initial is not None:  # show its numbers; the figure is drawn on the first Run
+            self._set_status(initial)
 
     def values(self) -> dict:
         return {"mask_ratio": float(self.mask_ratio.value), "weights": {k: float(s.value) for k, s in self.weights.items()}}
@@ -150,10 +139,13 @@ class PretrainExplorer(W.VBox):
         from .plots import plot_tiny_experiment
 
         self.figure = plot_tiny_experiment(result)
+        self._set_status(result)
+        _show(self.output, self.figure)
+
+    def _set_status(self, result: dict) -> None:
         t = result["finetune"]["test"]
         self.status.value = (f"test NDCG@10 <b>{t['NDCG@10']:.3f}</b>, HR@10 {t['HR@10']:.3f}"
                              + (f" ({result['seconds']:.1f} s)" if "seconds" in result else ""))
-        _show(self.output, self.figure)
 
 
 class InfoNCEExplorer(W.VBox):

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Build and test the book: (1) a clean site build that executes every notebook and must give zero warnings,
+# (2) nbval on the executed notebooks, (3) a real-browser test of the built site (offline).
+#
+# Why nbval runs on _build/jupyter_execute/ and not on book/:
+#   the notebooks in book/ are committed without outputs, so `pytest --nbval-lax book/` would only re-run them
+#   (which the build has just done, with raise_on_error) and could compare nothing. The build writes each
+#   executed notebook, with its outputs, under _build/jupyter_execute/. Running `pytest --nbval-lax` there
+#   re-executes each one in a fresh kernel and compares every cell marked `# NBVAL_CHECK_OUTPUT` with the
+#   output the build produced: a check that the marked numbers and tables are reproducible, not an accident
+#   of one run. Only notebooks that contain marked cells are re-run (the others would check nothing), so the
+#   check costs at most one extra execution of those notebooks.
+#
+# Usage: bash scripts/test_book.sh [--no-browser]     (S3REC_DATA_DIR defaults to ../shared/data/s3rec)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export S3REC_DATA_DIR="${S3REC_DATA_DIR:-$(cd .. && pwd)/shared/data/s3rec}"
+export S3REC_MODE="${S3REC_MODE:-fast}"
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+PY=.venv/bin/python
+browser=1
+[ "${1:-}" = "--no-browser" ] && browser=0
+t_all=$(date +%s)
+
+echo "== 1/3 site build (clean _build, every notebook executed, warnings are errors)"
+rm -rf _build
+t0=$(date +%s)
+set +e
+.venv/bin/jupyter-book build . -W -n --keep-going 2>&1 | tee /tmp/s3rec_book_build.log | grep -E "WARNING|ERROR|build succeeded|build finished|Execution Failed|Executing" || true
+build_rc=${PIPESTATUS[0]}
+set -e
+build_s=$(( $(date +%s) - t0 ))
+n_warn=$(grep -c "WARNING:" /tmp/s3rec_book_build.log || true)
+if [ "$build_rc" -ne 0 ] || [ "$n_warn" -ne 0 ]; then
+  echo "site build FAILED (exit $build_rc, $n_warn warnings); full log: /tmp/s3rec_book_build.log" >&2
+  grep -E "WARNING|ERROR|Error|Traceback" /tmp/s3rec_book_build.log | head -40 >&2
+  exit 1
+fi
+echo "site build OK in ${build_s} s (zero warnings)"
+
+echo "== 2/3 nbval: re-execute the built notebooks that have # NBVAL_CHECK_OUTPUT cells and compare them"
+mapfile -t checked < <(grep -l "NBVAL_CHECK_OUTPUT" $(find _build/jupyter_execute -name "*.ipynb" | sort) || true)
+t0=$(date +%s)
+if [ "${#checked[@]}" -gt 0 ]; then
+  $PY -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=300 "${checked[@]}"
+fi
+nbval_s=$(( $(date +%s) - t0 ))
+echo "nbval OK on ${#checked[@]} notebooks in ${nbval_s} s"
+
+browser_s=0
+if [ "$browser" -eq 1 ]; then
+  echo "== 3/3 browser test of _build/html (offline, Chromium)"
+  t0=$(date +%s)
+  [ -x /usr/bin/chromium ] || bash scripts/install_browser.sh
+  $PY -m pytest -q -p no:cacheprovider tests/test_site.py
+  browser_s=$(( $(date +%s) - t0 ))
+fi
+echo "book tests passed: build ${build_s} s, nbval ${nbval_s} s, browser ${browser_s} s, total $(( $(date +%s) - t_all )) s"
