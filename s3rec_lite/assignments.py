@@ -233,16 +233,17 @@ def grade_notebook(path, masters: dict[str, Path], student: str, timeout: int = 
     t0 = time.perf_counter()
     execute(nb, timeout)
     seconds = round(time.perf_counter() - t0, 1)
-    rows, total, possible = [], 0.0, 0.0
+    rows, total, possible, by_hand = [], 0.0, 0.0, 0.0
     for cell in nb.cells:
         meta = _nbgrader(cell)
         if not meta.get("grade"):
             continue
         pts = float(meta.get("points", 0))
-        possible += pts
         if meta.get("solution"):
+            by_hand += pts
             rows.append(dict(test=meta["grade_id"], points="", max_points=pts, feedback="graded by hand"))
             continue
+        possible += pts
         error = _error_of(cell)
         got = 0.0 if error else pts
         total += got
@@ -251,27 +252,39 @@ def grade_notebook(path, masters: dict[str, Path], student: str, timeout: int = 
         pts = float(next(_nbgrader(c).get("points", 0) for c in master.cells if _nbgrader(c).get("grade_id") == gid))
         possible += pts
         rows.append(dict(test=gid, points=0.0, max_points=pts, feedback="test cell missing from the submission"))
-    rows.append(dict(test="TOTAL (automatic)", points=total, max_points=possible, feedback=f"{path.name}"))
+    note = f"; {by_hand:g} more points graded by hand" if by_hand else ""
+    rows.append(dict(test="TOTAL (automatic)", points=total, max_points=possible, feedback=f"{path.name}{note}"))
     for r in rows:
         r.update(student=student, assignment=assignment, seconds=seconds)
     return rows, nb
 
 
-def grade(submissions, out_csv, source=None, timeout: int = 300, keep_executed: str | None = None) -> list[dict]:
+def grade(submissions, out_csv, source=None, timeout: int = 300, keep_executed: str | None = None,
+          jobs: int = 1) -> list[dict]:
     """Grade every ``*.ipynb`` under ``submissions`` (a folder per student, or notebooks directly in it)
-    and write one CSV row per test, plus a total per notebook. Returns the rows."""
+    and write one CSV row per test, plus a total per notebook. ``jobs`` notebooks run at a time (each in
+    its own kernel). Returns the rows."""
     nbformat = _nbformat()
     masters = {p.stem: p for p in master_paths(source)}
     root = Path(submissions)
     paths = sorted(p for p in root.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     if not paths:
         raise S3RecError(f"no notebooks under {root}")
-    rows = []
-    for path in paths:
+    def one(path):
         rel = path.relative_to(root)
         student = str(rel.parent) if rel.parent != Path(".") else path.stem
         print(f"grading {rel} ...", file=sys.stderr, flush=True)
-        nb_rows, executed = grade_notebook(path, masters, student, timeout)
+        return rel, *grade_notebook(path, masters, student, timeout)
+
+    if jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(jobs) as pool:
+            graded = list(pool.map(one, paths))
+    else:
+        graded = [one(p) for p in paths]
+    rows = []
+    for rel, nb_rows, executed in graded:
         rows.extend(nb_rows)
         if keep_executed:
             dest = Path(keep_executed) / rel
@@ -302,6 +315,7 @@ def main(argv=None) -> int:
     p.add_argument("--source", default=None)
     p.add_argument("--timeout", type=int, default=300, help="seconds per cell")
     p.add_argument("--keep-executed", default=None, metavar="DIR", help="also save the executed notebooks here")
+    p.add_argument("--jobs", type=int, default=1, help="notebooks run at the same time (one kernel each)")
     p = sub.add_parser("points", help="print the points table (markdown)")
     p.add_argument("--source", default=None)
     args = parser.parse_args(argv)
@@ -309,7 +323,7 @@ def main(argv=None) -> int:
         for path in release(args.out_dir, args.source):
             print(path)
     elif args.action == "grade":
-        rows = grade(args.submissions, args.out, args.source, args.timeout, args.keep_executed)
+        rows = grade(args.submissions, args.out, args.source, args.timeout, args.keep_executed, args.jobs)
         for r in rows:
             if r["test"].startswith("TOTAL"):
                 print(f"{r['student']}\t{r['assignment']}\t{r['points']:g} / {r['max_points']:g}")

@@ -1,0 +1,253 @@
+"""Course assignments: the checks catch wrong implementations, the release strips solutions and hidden tests,
+the master notebooks run under nbval, and the grader gives full marks to the masters and zero to the stubs.
+
+The notebook-running tests start Jupyter kernels (about 1-2 minutes in all on a 2-core CPU); they run with
+OMP_NUM_THREADS=1: the models are tiny, and extra threads only fight other processes for the cores.
+"""
+import csv
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from s3rec_lite import assignments, checks, metrics, model, objectives
+
+REPO = Path(__file__).resolve().parent.parent
+MASTERS = REPO / "book" / "assignments"
+NAMES = ["a1_attention", "a2_evaluation", "a3_mip_map", "a4_segment_prediction", "a5_open_project"]
+
+
+def _kernel_env(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("S3REC_MODE", "fast")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+
+
+# ------------------------------------------------------------------------------------------------
+# The checks pass the package's own functions and catch one wrong implementation per assignment
+# ------------------------------------------------------------------------------------------------
+def test_checks_accept_the_reference(capsys):
+    assert checks.check_attention_mask(model.attention_mask)
+    assert checks.check_attention(lambda q, k, v, m: model.scaled_dot_product_attention(q, k, v, m, 0.0, False))
+    assert checks.check_rank(metrics.rank_of_first)
+    assert checks.check_metrics(metrics.metrics_from_ranks)
+    assert checks.check_mip_loss(objectives.mip_loss)
+    assert checks.check_map_loss(objectives.map_loss)
+    assert checks.check_sp_loss(objectives.sp_loss)
+    assert checks.check_segment_views(checks.reference_segment_views)
+    assert checks.check_objective("mip")
+    out = capsys.readouterr().out
+    assert out.count("PASSED") == 9
+
+
+def test_a1_attention_without_causal_mask_is_caught():
+    def no_causal(ids, causal):
+        return model.attention_mask(ids, causal=False)
+
+    with pytest.raises(checks.CheckFailed, match=r"future \(j > i\)"):
+        checks.check_attention_mask(no_causal)
+
+    def unscaled(q, k, v, mask):  # forgets the 1/sqrt(d_k) of Eq. 6
+        return torch.softmax(q @ k.transpose(-1, -2) + mask, -1) @ v
+
+    with pytest.raises(checks.CheckFailed, match="differs from the reference"):
+        checks.check_attention(unscaled)
+
+    def minus_inf(q, k, v, mask):  # NaN on rows that see no key
+        s = (q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])).masked_fill(mask < 0, float("-inf"))
+        return torch.softmax(s, -1) @ v
+
+    with pytest.raises(checks.CheckFailed, match="sees no key at all"):
+        checks.check_attention(minus_inf)
+
+
+def test_a2_wrong_log_base_and_optimistic_ties_are_caught():
+    def ln_ndcg(ranks):
+        out = metrics.metrics_from_ranks(ranks)
+        r = np.asarray(ranks, dtype=float)
+        for k in (5, 10):
+            out[f"NDCG@{k}"] = float(np.mean(np.where(r < k, 1 / np.log(r + 2), 0.0)))
+        return out
+
+    with pytest.raises(checks.CheckFailed, match=r"NDCG@5 expected 1\.000000, got 1\.442695.*log2"):
+        checks.check_metrics(ln_ndcg)
+    with pytest.raises(checks.CheckFailed, match="ties count against the model"):
+        checks.check_rank(lambda s: (s[:, 1:] > s[:, :1]).sum(1))
+
+    def with_history(history, n_items, k, rng):  # forgets to exclude the user's items
+        return rng.choice(np.arange(1, n_items + 1), k, replace=False)
+
+    with pytest.raises(checks.CheckFailed, match="in the user's history"):
+        checks.check_negatives(with_history)
+
+
+def test_a3_wrong_mip_map_and_masking_are_caught():
+    with pytest.raises(checks.CheckFailed, match="averaged instead of summed"):
+        checks.check_mip_loss(lambda x, W, b, p, n: objectives.mip_loss(x, W, b, p, n) / max(1, len(x)))
+
+    def raw_scores(x, W, b, pos, neg):  # no sigmoid inside f
+        q = F.linear(x, W, b)
+        return F.softplus((q * neg).sum(-1) - (q * pos).sum(-1)).sum()
+
+    with pytest.raises(checks.CheckFailed, match="the loss is"):
+        checks.check_mip_loss(raw_scores)
+    with pytest.raises(checks.CheckFailed, match="the loss is"):
+        checks.check_map_loss(lambda x, W, b, t, y: F.binary_cross_entropy_with_logits(F.linear(x, W, b) @ t.T, y))
+
+    def last_not_forced(items, p, mask_id, gen):
+        masked = (torch.rand(items.shape, generator=gen) < p) & (items > 0)
+        return torch.where(masked, torch.full_like(items, mask_id), items), masked
+
+    with pytest.raises(checks.CheckFailed, match="newest item"):
+        checks.check_masking(last_not_forced)
+
+
+def test_a4_wrong_segment_length_and_views_are_caught():
+    def whole_length(lengths, gen):  # segment length up to n instead of n/2
+        seg = 1 + (torch.rand(lengths.shape, generator=gen) * lengths).long()
+        start = (torch.rand(lengths.shape, generator=gen) * (lengths - seg + 1)).long()
+        return start, seg
+
+    with pytest.raises(checks.CheckFailed, match=r"must lie in 1\.\."):
+        checks.check_segment_sampling(whole_length)
+
+    def no_mask_outside(items, lengths, start, seg_len, neg, mask_id):
+        ctx, pos, negv = checks.reference_segment_views(items, lengths, start, seg_len, neg, mask_id)
+        return ctx, torch.where(pos == mask_id, items, pos), negv
+
+    with pytest.raises(checks.CheckFailed, match="the positive view"):
+        checks.check_segment_views(no_mask_outside)
+
+
+def test_a5_objective_without_gradient_is_caught():
+    @objectives.register_objective("_test_constant")
+    def constant(ctx):
+        return ctx.attribute_matrix[ctx.batch.items].mean()
+
+    try:
+        with pytest.raises(checks.CheckFailed, match="carries no gradient"):
+            checks.check_objective("_test_constant")
+        with pytest.raises(checks.CheckFailed, match="no objective is registered"):
+            checks.check_objective("_test_missing")
+    finally:
+        objectives.OBJECTIVES.pop("_test_constant", None)
+
+
+def test_stub_gives_a_helpful_not_implemented_error():
+    def stub(*args):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError, match="still raises NotImplementedError.*YOUR CODE HERE"):
+        checks.check_rank(stub)
+
+
+# ------------------------------------------------------------------------------------------------
+# Release and points
+# ------------------------------------------------------------------------------------------------
+def test_release_strips_solutions_hidden_tests_and_outputs(tmp_path):
+    written = assignments.release(tmp_path)
+    assert sorted(p.stem for p in written) == NAMES
+    for path in written:
+        master = nbformat.read(MASTERS / path.name, as_version=4)
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+            assert marker not in text, (path.name, marker)
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+        assert len(nb.cells) == len(master.cells)
+        for m, c in zip(master.cells, nb.cells):
+            meta = m.metadata.get("nbgrader", {})
+            if meta.get("solution") and m.cell_type == "code":
+                assert "raise NotImplementedError()" in c.source and "# YOUR CODE HERE" in c.source
+            elif meta.get("solution"):
+                assert c.source == assignments.MARKDOWN_STUB
+            elif meta.get("grade"):
+                assert c.source.strip() in m.source  # the visible part of each test is kept
+        # the setup cell is the first code cell, verbatim
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        assert first.source.startswith("# Setup: in Colab, install the package")
+
+
+def test_strip_region_keeps_indentation_and_rejects_unbalanced_markers():
+    src = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    assert assignments.strip_region(src, assignments.BEGIN_SOLUTION, assignments.END_SOLUTION,
+                                    assignments.CODE_STUB) == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    with pytest.raises(Exception, match="without"):
+        assignments.strip_region("### BEGIN SOLUTION\nx", assignments.BEGIN_SOLUTION, assignments.END_SOLUTION, None)
+
+
+def test_points_table_matches_notebook_metadata_and_teachers_guide():
+    rows = assignments.points_table()
+    guide = (MASTERS / "teachers_guide.md").read_text()
+    for name in NAMES:
+        nb = nbformat.read(MASTERS / f"{name}.ipynb", as_version=4)
+        meta = nb.metadata["s3rec_assignment"]
+        mine = {r["test"]: r["points"] for r in rows if r["assignment"] == name}
+        assert mine == meta["points"]
+        assert sum(mine.values()) == meta["total_points"]
+        for row in (r for r in rows if r["assignment"] == name):
+            assert f"| {name} | `{row['test']}` | {row['points']} | {row['graded']} |" in guide
+
+
+# ------------------------------------------------------------------------------------------------
+# Running the notebooks
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_master_notebooks_run_under_nbval(monkeypatch):
+    _kernel_env(monkeypatch)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--rootdir", str(MASTERS),
+         *[str(MASTERS / f"{n}.ipynb") for n in NAMES]],
+        cwd=MASTERS, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_grader_full_marks_for_masters_zero_for_stubs(tmp_path, monkeypatch):
+    _kernel_env(monkeypatch)
+    subs = tmp_path / "submissions"
+    assignments.release(subs / "stub_student")
+    (subs / "teacher").mkdir()
+    for name in NAMES:
+        (subs / "teacher" / f"{name}.ipynb").write_bytes((MASTERS / f"{name}.ipynb").read_bytes())
+    # a student who used the natural logarithm in NDCG, and deleted the hidden tests of a test cell
+    nb = nbformat.read(MASTERS / "a2_evaluation.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "a2_metrics_solution":
+            cell.source = cell.source.replace("torch.log2(r + 2)", "torch.log(r + 2)")
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "a2_rank":
+            cell.source = "pass"
+    (subs / "ln_student").mkdir()
+    nbformat.write(nb, subs / "ln_student" / "a2_evaluation.ipynb")
+    out = tmp_path / "scores.csv"
+    executed = tmp_path / "executed"
+    rc = assignments.main(["grade", str(subs), "--out", str(out), "--keep-executed", str(executed), "--jobs", "2"])
+    assert rc == 0
+    rows = list(csv.DictReader(out.open()))
+    totals = {(r["student"], r["assignment"]): r for r in rows if r["test"].startswith("TOTAL")}
+    assert len(totals) == 11
+    for name in NAMES:
+        t = totals[("teacher", name)]
+        assert float(t["points"]) == float(t["max_points"]) > 0, [r for r in rows if r["student"] == "teacher"]
+        assert float(totals[("stub_student", name)]["points"]) == 0.0
+    ln = {r["test"]: r for r in rows if r["student"] == "ln_student"}
+    assert float(ln["a2_rank"]["points"]) == 3.0  # the test cell was restored from the master
+    assert float(ln["a2_negatives"]["points"]) == 2.0
+    assert float(ln["a2_metrics"]["points"]) == 0.0 and "log2" in ln["a2_metrics"]["feedback"]
+    manual = [r for r in rows if r["feedback"] == "graded by hand"]
+    assert {r["test"] for r in manual} == {"a5_design", "a5_report"}
+    # the released notebooks fail only with NotImplementedError, and the checks say what to do
+    for name in NAMES:
+        nb = nbformat.read(executed / "stub_student" / f"{name}.ipynb", as_version=4)
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert errors, name
+        assert {e.ename for e in errors} == {"NotImplementedError"}, (name, [(e.ename, e.evalue) for e in errors])
+        assert any("YOUR CODE HERE" in e.evalue for e in errors), name
