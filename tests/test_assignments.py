@@ -251,3 +251,13 @@ def test_grader_full_marks_for_masters_zero_for_stubs(tmp_path, monkeypatch):
         assert errors, name
         assert {e.ename for e in errors} == {"NotImplementedError"}, (name, [(e.ename, e.evalue) for e in errors])
         assert any("YOUR CODE HERE" in e.evalue for e in errors), name
+
+
+def test_cli_delegates_release_and_points(tmp_path, capsys):
+    from s3rec_lite.cli import main
+
+    assert main(["assignments", "release", str(tmp_path / "out")]) == 0
+    assert sorted(p.stem for p in (tmp_path / "out").glob("*.ipynb")) == NAMES
+    assert main(["assignments", "points"]) == 0
+    assert "| a5_open_project | `a5_report` | 4 | by hand |" in capsys.readouterr().out
+    assert main(["assignments", "grade", str(tmp_path / "empty")]) == 2  # a clear error, not a traceback
