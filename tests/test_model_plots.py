@@ -66,3 +66,10 @@ def test_setting_comparison():
     heights = [p.get_height() for p in fig.axes[0].patches]
     assert heights == pytest.approx([0.15, 0.3])
     _check(fig)
+
+
+def test_names_are_not_shadowed_by_other_plot_modules():
+    from s3rec_lite.plots import model_plots
+
+    for name in model_plots.__all__:
+        assert getattr(plots, name) is getattr(model_plots, name), f"plots.{name} is shadowed by another module"
