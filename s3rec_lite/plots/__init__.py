@@ -31,3 +31,4 @@ def color(name: str) -> str:
 from .results_plots import *  # noqa: F401,F403  Table 2 and Figures 2-6 from the results store
 from .model_plots import *  # noqa: F401,F403  attention, masking, objectives (chapters 4-9, 16)
 from .data_plots import *  # noqa: E402,F401,F403
+from ..baselines.plots import *  # noqa: E402,F401,F403  Fig. 3 (other models pre-trained), owned by the baselines helper

@@ -1,0 +1,199 @@
+"""What every baseline shares: the interface of the shared training loop, and attribute pooling.
+
+The shared loop (:func:`s3rec_lite.train.finetune`, :func:`~s3rec_lite.train.evaluate`) needs from a model:
+
+* ``item_embeddings`` (``nn.Embedding`` over ``n_items + 2`` ids: padding 0, items, the mask token) and
+  ``mask_id``;
+* ``next_item_logits(x, y, neg) -> (pos [B, L], neg [B, L])``: a score for the true next item and one
+  sampled item at every position (Eq. 9 and 18 of the S3-Rec paper);
+* ``user_representation(x) -> [B, d]``, ``score_candidates(hidden, candidates)`` and ``score_all(hidden)``.
+
+:class:`SequentialRecommender` provides all of that from one method, ``encode(ids, causal, last_only)``
+(``[B, L] -> [B, L, d]``, or ``[B, d]`` with ``last_only``), the one a subclass writes. Pre-training with
+the four S3-Rec objectives (:func:`s3rec_lite.train.pretrain`) also uses ``encode`` (with
+``causal=False``, which unidirectional models ignore), ``heads`` and ``attribute_embeddings``:
+``pretrainable=True`` adds those (``attributes=True`` only the attribute embeddings).
+
+:class:`AttributeTable` holds each item's attribute ids as one flat list (LastFM has up to 625 attributes
+per item, so no padded [V, K] table) and pools their embeddings per item: a mean (the ``_F`` baselines)
+or FDSA's vanilla attention.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..config import Config
+
+OBJECTIVE_HEADS = ("aap", "mip", "map", "sp")
+
+
+class SequentialRecommender(nn.Module):
+    """Base class: item embeddings, weight initialisation and the scoring interface of the shared loop.
+
+    Scores are dot products with the item embedding table, ``e_i^T h`` (Eq. 9), as in S3-Rec.
+    ``unidirectional = True`` says the encoder only looks at the past; the pre-training loop then encodes
+    causally (the S3-Rec paper keeps unidirectional models unidirectional when it pre-trains them, Fig. 3).
+    """
+
+    zoo_name = "?"
+    unidirectional = True
+    trainable = True
+
+    def __init__(self, cfg: Config, item_vocab_size: int, attribute_vocab_size: int, attributes: bool = False,
+                 pretrainable: bool = False):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.hidden_size
+        self.item_vocab_size, self.attribute_vocab_size = item_vocab_size, attribute_vocab_size
+        self.item_embeddings = nn.Embedding(item_vocab_size, d, padding_idx=0)  # E_I
+        if attributes or pretrainable:
+            self.attribute_embeddings = nn.Embedding(attribute_vocab_size, d, padding_idx=0)  # E_A
+        if pretrainable:
+            self.heads = nn.ModuleDict({name: nn.Linear(d, d) for name in OBJECTIVE_HEADS})  # W_AAP ... W_SP
+
+    def _init_weights(self, module):
+        """N(0, init_std) weights, zero biases, LayerNorm at identity (as S3RecModel)."""
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=self.cfg.init_std)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+        if isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    @property
+    def mask_id(self) -> int:
+        return self.item_vocab_size - 1
+
+    def encode(self, item_ids: torch.Tensor, causal: bool = True, last_only: bool = False) -> torch.Tensor:
+        raise NotImplementedError
+
+    # --- the interface of the shared loop ----------------------------------------------------------
+    def score_candidates(self, hidden: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """hidden [B, d], candidates [B, C] -> scores [B, C] (Eq. 9)."""
+        return torch.einsum("bcd,bd->bc", self.item_embeddings(candidates), hidden)
+
+    def score_all(self, hidden: torch.Tensor) -> torch.Tensor:
+        """hidden [B, d] -> scores [B, V]."""
+        return hidden @ self.item_embeddings.weight.T
+
+    def next_item_logits(self, item_ids, targets, negatives):
+        """item_ids, targets, negatives [B, L] -> (pos_logits, neg_logits), each [B, L]."""
+        hidden = self.encode(item_ids, causal=True)  # [B, L, d]
+        pos = (hidden * self.item_embeddings(targets)).sum(-1)
+        neg = (hidden * self.item_embeddings(negatives)).sum(-1)
+        return pos, neg
+
+    def user_representation(self, item_ids: torch.Tensor) -> torch.Tensor:
+        """[B, L] -> [B, d]: the output at the newest position."""
+        return self.encode(item_ids, causal=True, last_only=True)
+
+
+class AttributeTable(nn.Module):
+    """Each item's attributes as a flat list: ``attr_ids [T]`` and the item each belongs to, ``owner [T]``.
+
+    Built from the dataset's ``item_attributes`` (attribute 0, padding, never appears). Items without
+    attributes (padding 0, the mask token) pool to a zero vector. Buffers, not parameters: they move with
+    the model and are rebuilt from the dataset, so checkpoints do not store them.
+    """
+
+    def __init__(self, item_attributes: dict, item_vocab_size: int):
+        super().__init__()
+        owners, attrs = [], []
+        for item, ids in sorted(item_attributes.items()):
+            ids = sorted({int(a) for a in ids if int(a) > 0})
+            owners.extend([int(item)] * len(ids))
+            attrs.extend(ids)
+        self.item_vocab_size = item_vocab_size
+        self.register_buffer("owner", torch.as_tensor(np.asarray(owners, dtype=np.int64)), persistent=False)
+        self.register_buffer("attr_ids", torch.as_tensor(np.asarray(attrs, dtype=np.int64)), persistent=False)
+        counts = torch.bincount(self.owner, minlength=item_vocab_size).float()  # [V]
+        self.register_buffer("counts", counts, persistent=False)
+
+    def mean(self, attribute_embeddings: torch.Tensor) -> torch.Tensor:
+        """Mean of each item's attribute embeddings.  table [A, d] -> [V, d] (zero rows without attributes)."""
+        V, d = self.item_vocab_size, attribute_embeddings.shape[1]
+        sums = torch.zeros(V, d, dtype=attribute_embeddings.dtype, device=attribute_embeddings.device)
+        sums.index_add_(0, self.owner, attribute_embeddings[self.attr_ids])  # [V, d]
+        return sums / self.counts.clamp(min=1)[:, None]
+
+    def attention_weights(self, scores: torch.Tensor) -> torch.Tensor:
+        """Softmax of per-(item, attribute) scores [T] within each item: weights [T] that sum to 1 per item."""
+        V = self.item_vocab_size
+        top = torch.full((V,), -torch.inf, dtype=scores.dtype, device=scores.device)
+        top = top.scatter_reduce(0, self.owner, scores, reduce="amax")  # [V] per-item maximum (stability)
+        e = torch.exp(scores - top[self.owner])  # [T]
+        total = torch.zeros(V, dtype=scores.dtype, device=scores.device).index_add_(0, self.owner, e)  # [V]
+        return e / total[self.owner]
+
+    def attend(self, attribute_embeddings: torch.Tensor, scorer) -> torch.Tensor:
+        """Vanilla attention pooling: sum_j alpha_j a_j, alpha = softmax_j(scorer(a_j)) within each item.
+        table [A, d], scorer: [T, d] -> [T] -> [V, d]."""
+        a = attribute_embeddings[self.attr_ids]  # [T, d]
+        alpha = self.attention_weights(scorer(a))  # [T]
+        out = torch.zeros(self.item_vocab_size, a.shape[1], dtype=a.dtype, device=a.device)
+        return out.index_add_(0, self.owner, alpha[:, None] * a)  # [V, d]
+
+
+def left_to_right_padding(item_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Move each row's real items (ids > 0, left-padded input) to the front.
+
+    Returns (right-padded ids [B, L], lengths [B], index [B, L]) with ``right = ids.gather(1, index)``;
+    ``index`` also maps outputs back: ``left_outputs = right_outputs.gather(1, inverse)``, see
+    :func:`right_to_left`."""
+    B, L = item_ids.shape
+    lengths = (item_ids > 0).sum(1)  # [B]
+    pos = torch.arange(L, device=item_ids.device)[None, :]  # [1, L]
+    index = (pos + (L - lengths)[:, None]) % L  # right slot j holds left slot j + (L - n)
+    return item_ids.gather(1, index), lengths, index
+
+
+def right_to_left(outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`left_to_right_padding` for outputs [B, L, d]."""
+    B, L = outputs.shape[:2]
+    pos = torch.arange(L, device=outputs.device)[None, :]
+    index = (pos - (L - lengths)[:, None]) % L  # left slot j holds right slot j - (L - n)
+    return outputs.gather(1, index[..., None].expand(-1, -1, outputs.shape[2]))
+
+
+class WindowRecommender(SequentialRecommender):
+    """Base of the window models (Caser, HGN): each position is represented from the ``window`` items up to
+    it, and items are scored against a separate output table plus a bias, ``z^T q_j + b_j``."""
+
+    window = 5
+
+    def _init_output_table(self, item_vocab_size: int, d: int) -> None:
+        self.output_embeddings = nn.Embedding(item_vocab_size, d)  # q_j
+        self.output_bias = nn.Embedding(item_vocab_size, 1)  # b_j
+
+    def _after_init(self) -> None:
+        nn.init.zeros_(self.output_bias.weight)
+        with torch.no_grad():
+            self.item_embeddings.weight[0].zero_()  # padding inside a window contributes nothing
+
+    def windows(self, item_ids: torch.Tensor, last_only: bool) -> torch.Tensor:
+        """The ``window`` items up to and including each position (0 before the sequence starts).
+        [B, L] -> [B, L, W] (``last_only``: [B, 1, W])."""
+        W = self.window
+        if last_only:
+            x = item_ids[:, -W:]
+            return torch.nn.functional.pad(x, (W - x.shape[1], 0))[:, None]
+        return torch.nn.functional.pad(item_ids, (W - 1, 0)).unfold(1, W, 1)
+
+    def score_candidates(self, hidden, candidates):
+        return torch.einsum("bcd,bd->bc", self.output_embeddings(candidates), hidden) + self.output_bias(candidates)[..., 0]
+
+    def score_all(self, hidden):
+        return hidden @ self.output_embeddings.weight.T + self.output_bias.weight[:, 0]
+
+    def next_item_logits(self, item_ids, targets, negatives):
+        z = self.encode(item_ids)  # [B, L, d]
+        pos = (z * self.output_embeddings(targets)).sum(-1) + self.output_bias(targets)[..., 0]
+        neg = (z * self.output_embeddings(negatives)).sum(-1) + self.output_bias(negatives)[..., 0]
+        return pos, neg
+
+
+__all__ = ["SequentialRecommender", "WindowRecommender", "AttributeTable", "left_to_right_padding", "right_to_left",
+           "OBJECTIVE_HEADS"]
