@@ -32,8 +32,9 @@ line (``None``: the experiment's own default for that preset), ``seeds`` the see
 Store layout: one JSON per run at ``<results>/<preset>/<Run.key>.json`` (default ``results/`` of the checkout,
 committed, or ``$S3REC_RESULTS_DIR``);
 checkpoints and resumable training state under ``<runs>/<preset>/<Run.key>/<config hash>/`` (default
-``runs/``, git-ignored). A run whose JSON exists with the same configuration is skipped; an interrupted run
-resumes from its last finished epoch when started again.
+``runs/``, git-ignored). A run whose JSON exists with the same configuration is skipped; a run identical to
+one another experiment stored (same dataset, model, seed and configuration) is copied with ``reused_from``;
+an interrupted run resumes from its last finished epoch when started again.
 """
 from __future__ import annotations
 
@@ -446,6 +447,7 @@ def main(argv=None) -> int:
                 print(("todo   " if r in todo else "stored ") + r.key)
             print(f"{args.name} ({args.preset}): {len(runs) - len(todo)} of {len(runs)} runs stored, {len(todo)} to run")
             return 0
+        todo = _reuse_identical(todo, cfgs, args.results, args.preset)
         command = ["python -m s3rec_lite experiment", *argv]
         print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",
               file=sys.stderr)
@@ -467,6 +469,35 @@ def main(argv=None) -> int:
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return 130
     return 0
+
+
+def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str) -> list[Run]:
+    """Store a copy, not a re-run, of a run that another experiment already made with the very same settings
+    (e.g. the ablation's full S3-Rec is Table 2's S3-Rec; sparsity at 100% is Table 2). The copy keeps the
+    original provenance and says where it came from (``reused_from``). Returns the runs still to train."""
+    from .provenance import write_json_atomic
+    from .zoo import get_model_spec
+
+    candidates = [r for r in todo if r.stage == "train" and r.from_pretrain is None]
+    if not candidates:
+        return todo
+    index = {}
+    for path in sorted((Path(results_root) / preset_name).rglob("*.json")):
+        data = json.loads(path.read_text())
+        if data.get("stage") == "train" and not data.get("from_pretrain") and not data.get("reused_from"):
+            index.setdefault((data["dataset"], data["model"], data["seed"], data.get("config_hash")), (path, data))
+    left = list(todo)
+    for r in candidates:
+        found = index.get((r.dataset, get_model_spec(r.model).name, r.seed, config_hash(cfgs[r.key])))
+        if found is None:
+            continue
+        path, data = found
+        copy = {**data, "experiment": r.experiment, "key": r.key, "tag": r.tag, "overrides": r.overrides,
+                "reused_from": data["key"]}
+        write_json_atomic(copy, result_path(results_root, preset_name, r))
+        print(f"{r.key}: identical to the stored {data['key']}, reused", file=sys.stderr)
+        left.remove(r)
+    return left
 
 
 def _run_parallel(args, wave: list[Run], bar) -> None:

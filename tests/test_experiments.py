@@ -132,3 +132,12 @@ def test_ablation_tiny_end_to_end(tmp_path, capsys):
     capsys.readouterr()
     assert ex.main(argv + ["--list"]) == 0
     assert capsys.readouterr().out.count("stored ") == 5
+    # Table 2's S3-Rec with the same settings is the ablation's full model: stored as a copy, not re-trained
+    t2 = ["table2", "--preset", "tiny", "--datasets", "synthetic", "--models", "S3-Rec", *SMALL, "--quiet",
+          "--results", str(tmp_path / "res"), "--runs", str(tmp_path / "runs_never_used")]
+    assert ex.main(t2) == 0
+    assert not (tmp_path / "runs_never_used").exists()
+    copy = ex.load_results("table2", "tiny", tmp_path / "res")[0]
+    full = [r for r in runs if r["tag"] == "full"][0]
+    assert copy["reused_from"] == full["key"] and copy["key"] == "table2/synthetic/S3-Rec/seed1"
+    assert copy["test"] == full["test"] and copy["provenance"] == full["provenance"]
