@@ -16,7 +16,7 @@ from s3rec_lite.zoo import MODELS, get_model_spec
 from conftest import HAVE_DATA, needs_data
 
 MUST_HAVE = ["PopRec", "SASRec", "GRU4Rec", "BERT4Rec", "FDSA", "SASRec_F", "GRU4Rec_F", "Caser"]
-EXTRA = ["HGN", "FM"]
+EXTRA = ["HGN", "FM", "AutoInt"]
 PRETRAINED = [p for _, p in FIG3_PAIRS]
 
 
@@ -215,12 +215,15 @@ def test_unidirectional_models_pretrain_causally_and_s3rec_bidirectionally(cfg, 
         assert all(torch.isfinite(v) for v in losses.values())
 
 
-def test_caser_pretrain_borrows_s3rec_embeddings(cfg, ds):
-    model = build("Caser+pretrain", cfg, ds)
-    before = model.item_embeddings.weight.detach().clone()
-    pretrain(model, ds, cfg)
-    w = model.item_embeddings.weight
-    assert not torch.allclose(w, before) and torch.equal(w, model.output_embeddings.weight)
+def test_caser_and_autoint_pretrain_borrow_s3rec_embeddings_only(cfg, ds):
+    for name, same in (("Caser+pretrain", "output_embeddings"), ("AutoInt+pretrain", "history_embeddings")):
+        model = build(name, cfg, ds)
+        before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        pretrain(model, ds, cfg)
+        w = model.item_embeddings.weight
+        assert not torch.allclose(w, before["item_embeddings.weight"]) and torch.equal(w, getattr(model, same).weight)
+        changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+        assert changed == {f"{mine}.weight" for mine, _ in model.borrowed}, name  # nothing else is touched
 
 
 @needs_data
@@ -247,7 +250,7 @@ def test_other_models_experiment_pairs_every_model_with_its_pretrained_variant()
     runs = get_experiment("other_models").fn("tiny", None, [1, 2])
     models = {r.model for r in runs}
     assert models == {m for pair in FIG3_PAIRS for m in pair} and all(m in MODELS for m in models)
-    assert {r.dataset for r in runs} == {"LastFM"} and len(runs) == 2 * len(models)
+    assert {r.dataset for r in runs} == {"LastFM"} and len(runs) == 2 * len(models) == 2 * 2 * 6
     assert {r.dataset for r in get_experiment("other_models").fn("paper", ["Toys_and_Games"], [1])} == {"Toys_and_Games"}
 
 

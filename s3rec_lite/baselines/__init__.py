@@ -14,6 +14,7 @@ FDSA                  item-level + feature-level self-attention (:mod:`.fdsa`)  
 Caser                 horizontal and vertical convolutions (:mod:`.caser`)              no
 FM                    factorization machine over user bag, item, attributes (:mod:`.fm`)  no
 HGN                   feature and instance gating over the last items (:mod:`.hgn`)     no
+AutoInt               self-attention across feature fields (:mod:`.autoint`)            no
 GRU4Rec+pretrain ...  Fig. 3: the four S3-Rec objectives applied to other models        yes
 ====================  ===============================================================  ===========
 
@@ -25,6 +26,7 @@ Fig. 3 is the ``other_models`` experiment (:mod:`.experiment`, registered on imp
 from __future__ import annotations
 
 from ..zoo import register_model
+from .autoint import AutoInt, AutoIntPretrained
 from .bert4rec import BERT4Rec
 from .caser import Caser, CaserPretrained
 from .common import AttributeTable, SequentialRecommender
@@ -42,6 +44,7 @@ CITATIONS = {
     "Caser": "Tang and Wang, Personalized top-N sequential recommendation via convolutional sequence embedding, WSDM 2018",
     "SASRec": "Kang and McAuley, Self-attentive sequential recommendation, ICDM 2018",
     "BERT4Rec": "Sun et al., BERT4Rec: sequential recommendation with bidirectional encoder representations from transformer, CIKM 2019",
+    "AutoInt": "Song et al., AutoInt: automatic feature interaction learning via self-attentive neural networks, CIKM 2019",
     "FM": "Rendle, Factorization machines, ICDM 2010",
     "HGN": "Ma, Kang and Liu, Hierarchical gating networks for sequential recommendation, KDD 2019",
     "FDSA": "Zhang et al., Feature-level deeper self-attention network for sequential recommendation, IJCAI 2019",
@@ -65,6 +68,7 @@ register_model("FDSA", citation=CITATIONS["FDSA"])(lambda cfg, ds: FDSA(cfg, ds)
 register_model("Caser", citation=CITATIONS["Caser"])(lambda cfg, ds: Caser(cfg, ds))
 register_model("FM", citation=CITATIONS["FM"])(lambda cfg, ds: FM(cfg, ds))
 register_model("HGN", citation=CITATIONS["HGN"])(lambda cfg, ds: HGN(cfg, ds))
+register_model("AutoInt", citation=CITATIONS["AutoInt"])(lambda cfg, ds: AutoInt(cfg, ds))
 
 # Fig. 3: the same networks pre-trained with AAP, MIP, MAP and SP before fine-tuning.
 register_model("GRU4Rec+pretrain", pretrain=True, citation=f"{CITATIONS['GRU4Rec']}; {FIG3}")(
@@ -77,7 +81,10 @@ register_model("SASRec_F+pretrain", pretrain=True, citation=f"{CITATIONS['SASRec
 register_model("Caser+pretrain", pretrain=True,
                citation=f"{CITATIONS['Caser']}; embeddings initialised from S3-Rec pre-training (Fig. 3)")(
     lambda cfg, ds: CaserPretrained(cfg, ds))
+register_model("AutoInt+pretrain", pretrain=True,
+               citation=f"{CITATIONS['AutoInt']}; embeddings initialised from S3-Rec pre-training (Fig. 3)")(
+    lambda cfg, ds: AutoIntPretrained(cfg, ds))
 
-__all__ = ["PopRec", "GRU4Rec", "GRU4RecF", "SASRecF", "BERT4Rec", "FDSA", "Caser", "CaserPretrained", "HGN", "FM",
+__all__ = ["PopRec", "GRU4Rec", "GRU4RecF", "SASRecF", "BERT4Rec", "FDSA", "Caser", "CaserPretrained", "HGN", "FM", "AutoInt", "AutoIntPretrained",
            "SequentialRecommender", "AttributeTable", "sasrec_unidirectional", "CITATIONS", "FIG3_PAIRS",
            "other_models"]

@@ -18,8 +18,9 @@ window is slid over every position of the sequence, so each position predicts it
 
 "Caser+pretrain" (Fig. 3): Caser's architecture does not fit the self-supervised objectives, so, as in
 the S3-Rec paper, only its embedding layers are initialised from S3-Rec's pre-trained item embeddings
-(both the input and the output tables): :meth:`CaserPretrained.pretrain_stage` pre-trains an S3-Rec
-network with the four objectives and copies them.
+(both the input and the output tables): ``CaserPretrained.pretrain_stage``
+(:class:`~.common.BorrowsS3RecEmbeddings`) pre-trains an S3-Rec network with the four objectives and
+copies them.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import WindowRecommender
+from .common import BorrowsS3RecEmbeddings, WindowRecommender
 
 WINDOW = 5  # L in the Caser paper
 N_VERTICAL = 4  # n_v
@@ -62,21 +63,8 @@ class Caser(WindowRecommender):
         return z[:, 0] if last_only else z
 
 
-class CaserPretrained(Caser):
-    """Caser whose embedding tables start from S3-Rec's pre-trained item embeddings (Fig. 3)."""
+class CaserPretrained(BorrowsS3RecEmbeddings, Caser):
+    """Caser whose embedding tables (input and output) start from S3-Rec's pre-trained item embeddings."""
 
     zoo_name = "Caser+pretrain"
-
-    def pretrain_stage(self, ds, cfg, out=None, epochs=None, save_every=0, on_epoch=None) -> list[dict]:
-        """Called by :func:`s3rec_lite.train.pretrain` in place of its own loop: pre-train an S3-Rec
-        network (same seed, same settings), then copy its item embeddings into both of Caser's tables.
-        ``out`` keeps the S3-Rec run (resumable as any pre-training run)."""
-        from ..train import build_model, pretrain
-
-        device = next(self.parameters()).device
-        donor = build_model(cfg, ds, device)
-        history = pretrain(donor, ds, cfg, out=out, epochs=epochs, save_every=save_every, on_epoch=on_epoch)
-        with torch.no_grad():
-            self.item_embeddings.weight.copy_(donor.item_embeddings.weight)
-            self.output_embeddings.weight.copy_(donor.item_embeddings.weight)
-        return history
+    borrowed = (("item_embeddings", "item_embeddings"), ("output_embeddings", "item_embeddings"))

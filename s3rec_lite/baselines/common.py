@@ -195,5 +195,28 @@ class WindowRecommender(SequentialRecommender):
         return pos, neg
 
 
-__all__ = ["SequentialRecommender", "WindowRecommender", "AttributeTable", "left_to_right_padding", "right_to_left",
+class BorrowsS3RecEmbeddings:
+    """Mixin for Fig. 3's models whose architecture does not fit the self-supervised objectives (Caser,
+    AutoInt): as in the S3-Rec paper, only their embedding layers start from S3-Rec's pre-trained ones.
+
+    ``borrowed``: pairs (this model's ``nn.Embedding`` attribute, the S3-Rec model's) to copy.
+    :func:`s3rec_lite.train.pretrain` calls :meth:`pretrain_stage` in place of its own loop."""
+
+    borrowed: tuple = (("item_embeddings", "item_embeddings"),)
+
+    def pretrain_stage(self, ds, cfg, out=None, epochs=None, save_every=0, on_epoch=None) -> list[dict]:
+        """Pre-train an S3-Rec network with the four objectives (same seed, same settings), then copy its
+        embedding tables into this model's. ``out`` keeps the S3-Rec run (resumable as any pre-training)."""
+        from ..train import build_model, pretrain
+
+        device = next(self.parameters()).device
+        donor = build_model(cfg, ds, device)
+        history = pretrain(donor, ds, cfg, out=out, epochs=epochs, save_every=save_every, on_epoch=on_epoch)
+        with torch.no_grad():
+            for mine, theirs in self.borrowed:
+                getattr(self, mine).weight.copy_(getattr(donor, theirs).weight)
+        return history
+
+
+__all__ = ["SequentialRecommender", "WindowRecommender", "BorrowsS3RecEmbeddings", "AttributeTable", "left_to_right_padding", "right_to_left",
            "OBJECTIVE_HEADS"]
