@@ -1,7 +1,8 @@
 """The paper's experiments as lists of runs, one runner, and a results store with provenance.
 
     python -m s3rec_lite experiment NAME [--datasets D ...] [--seeds N] [--parallel K] [--device cuda]
-                                         [--preset P] [--set KEY=VALUE] [--only KEY] [--results DIR] [--runs DIR]
+                                         [--preset P] [--models M ...] [--set KEY=VALUE] [--only KEY] [--list]
+                                         [--results DIR] [--runs DIR] [--quiet]
 
 Experiments (``EXPERIMENTS``):
 
