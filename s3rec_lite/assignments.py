@@ -190,16 +190,22 @@ def _identify(nb, path: Path, masters: dict[str, Path]) -> str:
 
 def prepare_submission(nb, master):
     """The submission with every test cell's source restored from the master copy (hidden tests
-    included), and a list of the master's graded cells missing from it."""
+    included), and a list of the master's graded cells missing from it. Test cells are matched by their
+    nbgrader ``grade_id``, or, in a cell that lost its metadata (some editors drop it), by the cell id."""
     nb = copy.deepcopy(nb)
     tests = {(_nbgrader(c).get("grade_id")): c for c in master.cells
              if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")}
+    by_cell_id = {c.get("id"): gid for gid, c in tests.items() if c.get("id")}
     seen = set()
     for cell in nb.cells:
         gid = _nbgrader(cell).get("grade_id")
-        if gid in tests:
+        if gid is None and not _nbgrader(cell):
+            gid = by_cell_id.get(cell.get("id"))
+        if gid in tests and gid not in seen:
             cell.source = _source(tests[gid])
             cell.cell_type = "code"
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
             cell.metadata["nbgrader"] = copy.deepcopy(tests[gid].metadata["nbgrader"])
             seen.add(gid)
     return nb, [gid for gid in tests if gid not in seen]
@@ -217,6 +223,7 @@ def execute(nb, timeout: int = 300, cwd: str | None = None):
         os.environ["PYTHONPATH"] = os.pathsep.join([here] + [p for p in paths if p])
     with tempfile.TemporaryDirectory(prefix="s3rec-grade-") as tmp:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                interrupt_on_timeout=True,  # a cell over time fails; the next ones still run
                                 resources={"metadata": {"path": cwd or tmp}})
         client.execute()
     return nb
@@ -231,7 +238,11 @@ def grade_notebook(path, masters: dict[str, Path], student: str, timeout: int = 
     master = nbformat.read(masters[assignment], as_version=4)
     nb, missing = prepare_submission(nb, master)
     t0 = time.perf_counter()
-    execute(nb, timeout)
+    stopped = None
+    try:
+        execute(nb, timeout)
+    except Exception as exc:  # a dead kernel or the like: the cells that did not run score 0, with the reason
+        stopped = f"the notebook stopped: {type(exc).__name__}: {exc}"[:300]
     seconds = round(time.perf_counter() - t0, 1)
     rows, total, possible, by_hand = [], 0.0, 0.0, 0.0
     for cell in nb.cells:
@@ -245,6 +256,8 @@ def grade_notebook(path, masters: dict[str, Path], student: str, timeout: int = 
             continue
         possible += pts
         error = _error_of(cell)
+        if error is None and cell.get("execution_count") is None:
+            error = f"not run ({stopped or 'the kernel did not reach this cell'})"
         got = 0.0 if error else pts
         total += got
         rows.append(dict(test=meta["grade_id"], points=got, max_points=pts, feedback=error or "passed"))

@@ -227,13 +227,24 @@ def test_grader_full_marks_for_masters_zero_for_stubs(tmp_path, monkeypatch):
             cell.source = "pass"
     (subs / "ln_student").mkdir()
     nbformat.write(nb, subs / "ln_student" / "a2_evaluation.ipynb")
+    # a submission that kills its kernel: the cells after it score 0, with the reason
+    nb = nbformat.read(MASTERS / "a1_attention.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "a1_attention_solution":
+            cell.source = "import os\nos._exit(1)"
+    (subs / "crash_student").mkdir()
+    nbformat.write(nb, subs / "crash_student" / "a1_attention.ipynb")
     out = tmp_path / "scores.csv"
     executed = tmp_path / "executed"
     rc = assignments.main(["grade", str(subs), "--out", str(out), "--keep-executed", str(executed), "--jobs", "2"])
     assert rc == 0
     rows = list(csv.DictReader(out.open()))
     totals = {(r["student"], r["assignment"]): r for r in rows if r["test"].startswith("TOTAL")}
-    assert len(totals) == 11
+    assert len(totals) == 12
+    crash = {r["test"]: r for r in rows if r["student"] == "crash_student"}
+    assert float(crash["a1_mask"]["points"]) == 3.0
+    assert float(crash["a1_attention"]["points"]) == 0.0 and "not run" in crash["a1_attention"]["feedback"]
+    assert "DeadKernelError" in crash["a1_no_leak"]["feedback"]
     for name in NAMES:
         t = totals[("teacher", name)]
         assert float(t["points"]) == float(t["max_points"]) > 0, [r for r in rows if r["student"] == "teacher"]
@@ -261,3 +272,20 @@ def test_cli_delegates_release_and_points(tmp_path, capsys):
     assert main(["assignments", "points"]) == 0
     assert "| a5_open_project | `a5_report` | 4 | by hand |" in capsys.readouterr().out
     assert main(["assignments", "grade", str(tmp_path / "empty")]) == 2  # a clear error, not a traceback
+
+
+def test_prepare_submission_restores_tests_by_grade_id_or_cell_id():
+    master = nbformat.read(MASTERS / "a2_evaluation.ipynb", as_version=4)
+    sub = assignments.release_notebook(master)
+    test_cells = [c for c in sub.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    test_cells[0].source = "pass"  # edited by the student
+    del test_cells[1].metadata["nbgrader"]  # metadata lost by an editor: matched by cell id
+    sub.cells.remove(test_cells[2])  # deleted
+    restored, missing = assignments.prepare_submission(sub, master)
+    assert missing == [test_cells[2].metadata["nbgrader"]["grade_id"]]
+    sources = {c.metadata["nbgrader"]["grade_id"]: c.source for c in restored.cells
+               if c.metadata.get("nbgrader", {}).get("grade")}
+    for c in master.cells:
+        gid = c.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in sources:
+            assert sources[gid] == c.source and "BEGIN HIDDEN TESTS" in c.source
