@@ -46,8 +46,11 @@ def default_source() -> Path:
 
 
 def _nbformat():
-    import nbformat
-
+    try:
+        import nbclient  # noqa: F401  (grading runs notebooks with it)
+        import nbformat
+    except ImportError as exc:
+        raise S3RecError(f"the assignments commands need nbformat and nbclient: pip install nbformat nbclient ({exc})") from exc
     return nbformat
 
 
