@@ -183,13 +183,15 @@ def attribute_targets(items, attribute_matrix, title: str = "Items and their att
     items = _np(items)
     items = items[items > 0]
     sub = _np(attribute_matrix)[items]  # [n, A]
-    cols = np.flatnonzero(sub.any(0))[:max_attributes]
+    present = np.flatnonzero(sub.any(0))
+    cols = present[:max_attributes]
     fig, ax = plt.subplots(figsize=(max(5.0, 0.14 * len(cols) + 2.5), 0.25 * len(items) + 1.5))
     ax.imshow(sub[:, cols], cmap=ListedColormap(["#FFFFFF", color("S3-Rec")]), vmin=0, vmax=1, aspect="auto")
     ax.set_yticks(range(len(items)), [str(i) for i in items.tolist()], fontsize=7)
     ax.set_xticks(range(len(cols)), [str(c) for c in cols.tolist()], rotation=90, fontsize=6)
     ax.grid(False)
-    ax.set_xlabel("attribute id (only those present)")
+    shown = "only those present" if len(cols) == len(present) else f"the first {len(cols)} of {len(present)} present"
+    ax.set_xlabel(f"attribute id ({shown})")
     ax.set_ylabel("item id (sequence order)")
     ax.set_title(title)
     return fig
