@@ -116,8 +116,10 @@ def table2_display(preset: str = "tiny", results_root=None, metrics=SAMPLED) -> 
         parts.append(wide.reset_index())
     out = pd.concat(parts)
     out["source"] = pd.Categorical(out.source, ["ours", "paper", "authors' repo"], ordered=True)
+    models = [m for m in reference.PAPER_MODELS if m in set(out.model)] + sorted(set(out.model) - set(reference.PAPER_MODELS))
+    out["model"] = pd.Categorical(out.model, models, ordered=True)  # the paper's column order
     out = out.set_index(["dataset", "model", "source"]).sort_index()
-    out = out[[m for m in metrics if m in out.columns]]
+    out = out[[m for m in metrics if m in out.columns]].dropna(how="all")  # no row for what a source lacks
     out.columns.name = None
     return out.round(4)
 
