@@ -184,6 +184,23 @@ def test_window_models_see_only_their_window(name, cfg, ds):
     assert model.item_embeddings.weight[0].abs().max() == 0  # padding inside a window adds nothing
 
 
+def test_sasrec_f_input_carries_the_attributes_and_attention_stays_causal(cfg, ds):
+    model = build("SASRec_F", cfg, ds).eval()
+    x = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 3, 4, 5, 6, 8]])
+    with torch.no_grad():
+        a = model.encode(x, causal=True)
+        changed = x.clone()
+        changed[0, -1] = 9
+        # real positions never see later items (padding rows attend uniformly, as in the authors' code)
+        assert torch.allclose(a[:, 7:-1], model.encode(changed, causal=True)[:, 7:-1], atol=1e-5)
+        before = model.embed(x)
+        attr = ds.item_attributes[8][0]  # an attribute of item 8
+        model.attribute_embeddings.weight[attr] += 1.0
+        changed = (model.embed(x) - before).abs().amax(-1)[0] > 1e-6  # [L]
+    has_attr = torch.tensor([attr in ds.item_attributes.get(int(i), []) for i in x[0]])
+    assert has_attr[-1] and torch.equal(changed, has_attr)  # exactly the items carrying that attribute
+
+
 def test_fm_scores_are_the_pairwise_interactions_of_user_item_and_attributes(cfg, ds):
     model = build("FM", cfg, ds).eval()
     x = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 4, 9]])

@@ -29,7 +29,7 @@ from .fm import FM
 N_LAYERS = 3
 N_HEADS = 2
 HEAD_SIZE = 32  # d'
-SCORE_CHUNK = 1024  # items per chunk in score_all
+SCORE_CHUNK = 256  # items per chunk in score_all (memory: users x chunk x 3 fields x 3 d)
 
 
 class InteractingLayer(nn.Module):
