@@ -289,3 +289,27 @@ def test_prepare_submission_restores_tests_by_grade_id_or_cell_id():
         gid = c.metadata.get("nbgrader", {}).get("grade_id")
         if gid in sources:
             assert sources[gid] == c.source and "BEGIN HIDDEN TESTS" in c.source
+
+
+def test_reference_segment_views_match_the_package_batches(synthetic):
+    """checks.reference_segment_views restates PretrainCorpus.batch's SP rule: keep them in step."""
+    from s3rec_lite.batches import PretrainCorpus
+
+    torch.manual_seed(0)
+    corpus = PretrainCorpus(synthetic.pretrain_parts(20), 20, synthetic.n_items)
+    batch = corpus.batch(torch.randperm(len(corpus))[:200], 0.2)
+    keep = batch.lengths >= 2
+    items, lengths = batch.items[keep], batch.lengths[keep]
+    in_seg = batch.segment_context[keep] == corpus.mask_id
+    L = items.shape[1]
+    rel = torch.arange(L)[None, :] - (L - lengths)[:, None]
+    start = torch.where(in_seg, rel, L).min(dim=1).values
+    seg_len = in_seg.sum(dim=1)
+    assert ((seg_len >= 1) & (seg_len <= lengths // 2)).all()
+    neg = torch.zeros_like(items)
+    for r in range(len(items)):
+        seg = batch.segment_neg[keep][r][in_seg[r]]
+        neg[r, : len(seg)] = seg
+    views = checks.reference_segment_views(items, lengths, start, seg_len, neg, corpus.mask_id)
+    for got, expected in zip(views, (batch.segment_context, batch.segment_pos, batch.segment_neg)):
+        assert torch.equal(got, expected[keep])
