@@ -133,6 +133,11 @@ def test_bert4rec_masking_never_touches_padding_and_always_leaves_a_target(cfg, 
     x = torch.tensor([[0, 0, 1, 2], [3, 4, 5, 6]])
     y = torch.tensor([[0, 0, 2, 3], [4, 5, 6, 7]])
     assert training_sequence(x, y).tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    # a batch of users with empty training parts gives a zero loss, not NaN
+    model = build("BERT4Rec", cfg, ds)
+    empty = torch.zeros(2, cfg.max_len, dtype=torch.long)
+    loss = model.finetune_step_loss(empty, empty, empty)
+    assert loss.item() == 0.0
 
 
 def test_bert4rec_is_bidirectional_and_predicts_from_an_appended_mask(cfg, ds):

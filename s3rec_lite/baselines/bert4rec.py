@@ -77,7 +77,8 @@ class BERT4Rec(S3RecModel):
         seq = training_sequence(x, y)  # [B, L]
         inputs, masked = cloze_mask(seq, self.cloze_prob, self.mask_id)
         hidden = self.encode(inputs)[masked]  # [N, d]
-        return F.cross_entropy(self._logits_all(hidden), seq[masked])
+        total = F.cross_entropy(self._logits_all(hidden), seq[masked], reduction="sum")
+        return total / masked.sum().clamp(min=1)  # a mean that is 0, not NaN, for a batch of empty histories
 
     def user_representation(self, item_ids):
         """Append the mask token after the history (the oldest item drops out of a full window) and
