@@ -174,12 +174,12 @@ def plot_infonce_negatives(sweep: dict, ax=None):
 # Chapter 1: the map of the book
 # ------------------------------------------------------------------------------------------------
 BOOK_PARTS = [
-    ("Foundations", ["1 Welcome", "2 Data & evaluation", "3 Mutual information", "4 Self-attention", "5 Base model"]),
-    ("The four objectives", ["6 AAP", "7 MIP", "8 MAP", "9 SP"]),
-    ("Putting it together", ["10 Pre-train, fine-tune"]),
-    ("Results", ["11 Table 2", "12 Ablation", "13 Sparsity", "14 Pre-train epochs", "15 Convergence"]),
-    ("Beyond the paper", ["16 Paper vs code"]),
-    ("Course", ["Teacher's guide", "A1-A5 assignments"]),
+    ("Foundations", ["1 Welcome", "2 Data &\nevaluation", "3 Mutual\ninformation", "4 Self-attention", "5 Base model"]),
+    ("The four\nobjectives", ["6 AAP", "7 MIP", "8 MAP", "9 SP"]),
+    ("Putting it\ntogether", ["10 Pre-train,\nfine-tune"]),
+    ("Results", ["11 Table 2", "12 Ablation", "13 Sparsity", "14 Pre-train\nepochs", "15 Convergence"]),
+    ("Beyond\nthe paper", ["16 Paper\nvs code"]),
+    ("Course", ["Teacher's\nguide", "A1-A5\nassignments"]),
 ]
 
 
@@ -187,25 +187,25 @@ def plot_book_map():
     """The chapters as boxes in reading order, grouped by part."""
     import matplotlib.patches as mpatches
 
-    fig, ax = _fig(figsize=(9.0, 4.4))
+    fig, ax = _fig(figsize=(10.0, 4.8))
     from . import COLORS
 
-    x0, width, gap = 0.0, 1.0, 0.35
+    x0, width, gap = 0.0, 1.25, 0.3
     centers = []
     for p, (part, chapters) in enumerate(BOOK_PARTS):
         x = x0 + p * (width + gap)
         c = COLORS[p % len(COLORS)]
-        ax.text(x + width / 2, 5.55, part, ha="center", va="bottom", fontsize=8.5, weight="bold", color=c, wrap=True)
+        ax.text(x + width / 2, 5.4, part, ha="center", va="bottom", fontsize=8.5, weight="bold", color=c)
         for j, ch in enumerate(chapters):
             y = 4.9 - j * 1.0
             ax.add_patch(mpatches.FancyBboxPatch((x, y - 0.35), width, 0.7, boxstyle="round,pad=0.03",
                                                  fc=c, ec=c, alpha=0.18))
-            ax.text(x + width / 2, y, ch, ha="center", va="center", fontsize=8)
+            ax.text(x + width / 2, y, ch, ha="center", va="center", fontsize=7.5, linespacing=1.0)
         centers.append((x, 4.9 - (len(chapters) - 1) * 1.0 / 2))
     for (xa, ya), (xb, yb) in zip(centers, centers[1:]):
         ax.annotate("", xy=(xb - 0.02, 4.9), xytext=(xa + width + 0.02, 4.9), arrowprops=dict(arrowstyle="->", lw=1.2))
     ax.set_xlim(-0.1, len(BOOK_PARTS) * (width + gap))
-    ax.set_ylim(0.3, 6.0)
+    ax.set_ylim(0.3, 6.1)
     ax.set_xlabel("reading order: left to right, top to bottom")
     ax.set_ylabel("chapters of each part")
     ax.set_xticks([])
