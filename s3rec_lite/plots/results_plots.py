@@ -19,7 +19,7 @@ from ..errors import S3RecError
 __all__ = [
     "results_label", "provenance_frame", "table2_frame", "table2_display", "plot_table2", "ablation_frame",
     "plot_ablation", "sparsity_frame", "plot_sparsity", "pretrain_epochs_frame", "plot_pretrain_epochs",
-    "convergence_frame", "plot_convergence",
+    "convergence_frame", "plot_convergence", "CONVERGENCE_MODELS",
 ]
 
 SAMPLED = reference.METRICS
@@ -283,16 +283,22 @@ def convergence_frame(preset: str = "tiny", results_root=None, metric: str = "ND
     return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}).reset_index()
 
 
-def plot_convergence(preset: str = "tiny", results_root=None, metric: str = "NDCG@10", datasets=None):
-    """Fig. 6: validation metric per fine-tuning epoch (shaded: std over seeds); on Beauty the authors'
-    logged NDCG@10 of their first epochs as crosses."""
+CONVERGENCE_MODELS = ("S3-Rec", "SASRec", "FDSA", "GRU4Rec")
+
+
+def plot_convergence(preset: str = "tiny", results_root=None, metric: str = "NDCG@10", datasets=None,
+                     models=CONVERGENCE_MODELS):
+    """Fig. 6: validation metric per fine-tuning epoch for ``models`` (those stored; shaded: std over seeds);
+    on Beauty the authors' logged NDCG@10 of their first epochs as crosses."""
     _style()
     runs = _load("table2", preset, results_root)
     df = convergence_frame(preset, results_root, metric, datasets)
+    df = df[df.model.isin(models)]
     names = list(dict.fromkeys(df.dataset))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names) + 2.0, 3.6), squeeze=False)
     for ax, d in zip(axes[0], names):
-        for m, sub in df[df.dataset == d].groupby("model", sort=False):
+        for m in [m for m in models if m in set(df[df.dataset == d].model)]:
+            sub = df[(df.dataset == d) & (df.model == m)]
             ax.plot(sub.epoch, sub["mean"], marker=".", color=_color(m), label=f"ours, {m}")
             ax.fill_between(sub.epoch, sub["mean"] - sub["std"], sub["mean"] + sub["std"], color=_color(m), alpha=0.2)
             log = reference.AUTHORS_LOG_BEAUTY.get(m) if d == "Beauty" and metric == "NDCG@10" else None
@@ -301,7 +307,8 @@ def plot_convergence(preset: str = "tiny", results_root=None, metric: str = "NDC
         ax.set_title(reference.short(d))
         ax.set_xlabel("fine-tuning epoch")
     axes[0][0].set_ylabel(f"validation {metric}")
-    axes[0][0].legend(loc="best")
+    handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
+    axes[0][-1].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(f"Fig. 6: convergence of fine-tuning ({results_label(runs, preset)})")
     fig.tight_layout()
     return fig
