@@ -12,6 +12,8 @@
 #   check costs at most one extra execution of those notebooks.
 #
 # Usage: bash scripts/test_book.sh [--no-browser]     (S3REC_DATA_DIR defaults to ../shared/data/s3rec)
+#   BOOK_OUT=/some/dir   build into /some/dir/_build instead of ./_build (jupyter-book --path-output)
+#   BOOK_TOC=/some/toc.yml   build another table of contents (for a partial check; CI uses _toc.yml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export S3REC_DATA_DIR="${S3REC_DATA_DIR:-$(cd .. && pwd)/shared/data/s3rec}"
@@ -22,11 +24,18 @@ browser=1
 [ "${1:-}" = "--no-browser" ] && browser=0
 t_all=$(date +%s)
 
-echo "== 1/3 site build (clean _build, every notebook executed, warnings are errors)"
-rm -rf _build
+OUT="${BOOK_OUT:-.}"
+BUILD="$OUT/_build"
+extra=()
+[ -n "${BOOK_OUT:-}" ] && extra+=(--path-output "$BOOK_OUT")
+[ -n "${BOOK_TOC:-}" ] && extra+=(--toc "$BOOK_TOC")
+export S3REC_BOOK_BUILD="$(mkdir -p "$OUT" && cd "$OUT" && pwd)/_build"   # where tests/test_site.py looks
+
+echo "== 1/3 site build (clean $BUILD, every notebook executed, warnings are errors)"
+rm -rf "$BUILD"
 t0=$(date +%s)
 set +e
-.venv/bin/jupyter-book build . -W -n --keep-going 2>&1 | tee /tmp/s3rec_book_build.log | grep -E "WARNING|ERROR|build succeeded|build finished|Execution Failed|Executing" || true
+.venv/bin/jupyter-book build . -W -n --keep-going "${extra[@]}" 2>&1 | tee /tmp/s3rec_book_build.log | grep -E "WARNING:|ERROR|build succeeded|build finished|Executed notebook|failed" || true
 build_rc=${PIPESTATUS[0]}
 set -e
 build_s=$(( $(date +%s) - t0 ))
@@ -39,7 +48,7 @@ fi
 echo "site build OK in ${build_s} s (zero warnings)"
 
 echo "== 2/3 nbval: re-execute the built notebooks that have # NBVAL_CHECK_OUTPUT cells and compare them"
-mapfile -t checked < <(grep -l "NBVAL_CHECK_OUTPUT" $(find _build/jupyter_execute -name "*.ipynb" | sort) || true)
+mapfile -t checked < <(grep -l "NBVAL_CHECK_OUTPUT" $(find "$BUILD/jupyter_execute" -name "*.ipynb" | sort) || true)
 t0=$(date +%s)
 if [ "${#checked[@]}" -gt 0 ]; then
   $PY -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=300 "${checked[@]}"
@@ -49,7 +58,7 @@ echo "nbval OK on ${#checked[@]} notebooks in ${nbval_s} s"
 
 browser_s=0
 if [ "$browser" -eq 1 ]; then
-  echo "== 3/3 browser test of _build/html (offline, Chromium)"
+  echo "== 3/3 browser test of $BUILD/html (offline, Chromium; screenshots in $BUILD/screenshots)"
   t0=$(date +%s)
   [ -x /usr/bin/chromium ] || bash scripts/install_browser.sh
   $PY -m pytest -q -p no:cacheprovider tests/test_site.py
