@@ -253,13 +253,30 @@ def _dataset_checksums(ds) -> dict:
     return {kind: {"file": Path(info["path"]).name, "sha256": info["sha256"]} for kind, info in ds.files.items()}
 
 
+_LOADED: dict = {}
+
+
+def _prepare_dataset(name: str, cfg):
+    """``data.prepare_dataset``, keeping the last loaded dataset in memory: an experiment runs many runs on it."""
+    from .data import load_dataset
+
+    key = (name, cfg.num_eval_negatives, cfg.negatives_seed, os.environ.get("S3REC_DATA_DIR"))
+    if key not in _LOADED:
+        _LOADED.clear()  # one dataset at a time (memory)
+        _LOADED[key] = load_dataset(name, None, True, num_negatives=cfg.num_eval_negatives,
+                                    negatives_seed=cfg.negatives_seed, progress=cfg.progress)
+    ds = _LOADED[key].first_users(cfg.max_users)
+    if cfg.train_fraction < 1.0:
+        ds = ds.subsample_training(cfg.train_fraction, seed=cfg.seed)
+    return ds
+
+
 def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=DEFAULT_RUNS, extra=None,
             device: str = "auto", progress: bool = False, command: list[str] | None = None, on_epoch=None) -> dict:
     """Train and test one run (resuming from its checkpoints if any) and store its JSON atomically."""
     import torch
 
     from .checkpoint import load_model
-    from .data import prepare_dataset
     from .provenance import provenance, write_json_atomic
     from .train import evaluate, finetune, pretrain, resolve_device, seed_everything
     from .zoo import get_model_spec
@@ -268,7 +285,7 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
     cfg = run_config(run, preset_name, extra, device, progress)
     dev = resolve_device(cfg.device)
     spec = get_model_spec(run.model)
-    ds = prepare_dataset(run.dataset, cfg)
+    ds = _prepare_dataset(run.dataset, cfg)
     ckpt = Path(runs_root) / preset_name / run.key / config_hash(cfg)
     result: dict = {"experiment": run.experiment, "key": run.key, "dataset": run.dataset, "model": spec.name,
                     "tag": run.tag, "stage": run.stage, "seed": run.seed, "preset": preset_name,
@@ -449,6 +466,7 @@ def main(argv=None) -> int:
             print(f"{args.name} ({args.preset}): {len(runs) - len(todo)} of {len(runs)} runs stored, {len(todo)} to run")
             return 0
         todo = _reuse_identical(todo, cfgs, args.results, args.preset)
+        todo = _redo_missing_pretraining(todo, runs, cfgs, args.runs, args.preset)
         command = ["python -m s3rec_lite experiment", *argv]
         print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",
               file=sys.stderr)
@@ -499,6 +517,25 @@ def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str
         print(f"{r.key}: identical to the stored {data['key']}, reused", file=sys.stderr)
         left.remove(r)
     return left
+
+
+def _redo_missing_pretraining(todo: list[Run], runs: list[Run], cfgs: dict, runs_root, preset_name: str) -> list[Run]:
+    """Fine-tuning runs that start from a stored pre-training run's checkpoint need that checkpoint in
+    ``runs/``; on a fresh machine it is gone, so the pre-training run is done again first (its JSON is
+    rewritten with the new run's provenance)."""
+    by_key = {r.key: r for r in runs}
+    redo: list[Run] = []
+    for r in todo:
+        if not r.from_pretrain or r.from_pretrain[1] == 0:
+            continue
+        pre = by_key.get(r.depends_on)
+        if pre is None or pre in todo or pre in redo:
+            continue
+        ckpt = Path(runs_root) / preset_name / pre.key / config_hash(cfgs[pre.key]) / f"pretrained-epoch-{r.from_pretrain[1]}.pt"
+        if not ckpt.exists():
+            print(f"{pre.key}: stored, but its checkpoints are not in {runs_root}: pre-training again", file=sys.stderr)
+            redo.append(pre)
+    return redo + todo
 
 
 def _run_parallel(args, wave: list[Run], bar) -> None:

@@ -15,8 +15,9 @@ from s3rec_lite.provenance import write_json_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 #: a very small model so each run takes seconds on a shared CPU
-SMALL = ["--set", "max_users=24", "--set", "hidden_size=16", "--set", "num_heads=1", "--set", "num_layers=1",
-         "--set", "max_len=12", "--set", "pretrain_epochs=1", "--set", "finetune_epochs=2"]
+SMALL_MODEL = ["--set", "max_users=24", "--set", "hidden_size=16", "--set", "num_heads=1", "--set", "num_layers=1",
+               "--set", "max_len=12"]
+SMALL = SMALL_MODEL + ["--set", "pretrain_epochs=1", "--set", "finetune_epochs=2"]
 SMALL_DICT = ex._parse_sets(SMALL[1::2])
 
 
@@ -141,3 +142,20 @@ def test_ablation_tiny_end_to_end(tmp_path, capsys):
     full = [r for r in runs if r["tag"] == "full"][0]
     assert copy["reused_from"] == full["key"] and copy["key"] == "table2/synthetic/S3-Rec/seed1"
     assert copy["test"] == full["test"] and copy["provenance"] == full["provenance"]
+
+
+def test_pretrain_epochs_fine_tunes_from_one_pretraining_and_survives_a_fresh_machine(tmp_path):
+    argv = ["pretrain_epochs", "--preset", "tiny", "--datasets", "synthetic", *SMALL_MODEL, "--set", "max_users=12",
+            "--set", "finetune_epochs=1",
+            "--quiet",
+            "--results", str(tmp_path / "res")]
+    assert ex.main(argv + ["--runs", str(tmp_path / "runs1")]) == 0
+    runs = {r["tag"]: r for r in ex.load_results("pretrain_epochs", "tiny", tmp_path / "res")}
+    assert sorted(runs) == ["pretrain", "pt000", "pt001", "pt002", "pt003", "pt004"]
+    assert len(runs["pretrain"]["pretrain_history"]) == 4 and runs["pt003"]["from_pretrain"]["epoch"] == 3
+    # a new machine without runs/: one fine-tuning run is missing, so the pre-training is done again first
+    (tmp_path / "res" / "tiny" / "pretrain_epochs" / "synthetic" / "S3-Rec-pt003" / "seed1.json").unlink()
+    assert ex.main(argv + ["--runs", str(tmp_path / "runs2")]) == 0
+    again = {r["tag"]: r for r in ex.load_results("pretrain_epochs", "tiny", tmp_path / "res")}
+    assert again["pt003"]["test"] == runs["pt003"]["test"]  # same CPU, same seeds: the same numbers
+    assert (tmp_path / "runs2").exists() and again["pt001"] == runs["pt001"]  # the others were skipped
