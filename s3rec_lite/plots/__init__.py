@@ -7,6 +7,8 @@ a title that serves as caption. Functions live in topic modules and are re-expor
 """
 from __future__ import annotations
 
+import zlib
+
 import matplotlib
 
 PALETTE = {
@@ -27,7 +29,7 @@ def style() -> None:
 
 
 def color(name: str) -> str:
-    return PALETTE.get(name, COLORS[hash(name) % len(COLORS)])
+    return PALETTE.get(name, COLORS[zlib.crc32(name.encode()) % len(COLORS)])  # stable across processes
 from .results_plots import *  # noqa: F401,F403  Table 2 and Figures 2-6 from the results store
 from .model_plots import *  # noqa: F401,F403  attention, masking, objectives (chapters 4-9, 16)
 from .data_plots import *  # noqa: E402,F401,F403
