@@ -24,7 +24,7 @@ from s3rec_lite import load_dataset, preset, seed_everything  # noqa: E402
 from s3rec_lite.batches import PretrainCorpus  # noqa: E402
 from s3rec_lite.provenance import device_name, git_commit  # noqa: E402
 from s3rec_lite.train import (_optimizer, active_objectives, build_model, evaluate, finetune,  # noqa: E402
-                              pretrain_losses)
+                              pretrain_step)
 
 # The authors' code (REFERENCE.md, "Speed of the authors' code"): seconds per pre-training epoch
 # (batch 100) and per fine-tuning epoch (train + validation), by device kind and dataset.
@@ -52,13 +52,7 @@ def bench_pretrain(ds, cfg, device, steps: int, warmup: int, full_epoch: bool) -
     order = torch.randperm(len(corpus), device=device)
 
     def step(i):
-        idx = order[(i % n_batches) * B:((i % n_batches) + 1) * B]
-        batch = corpus.batch(idx, cfg.mask_ratio, cfg.num_negatives, cfg.objective_variant)
-        losses = pretrain_losses(model, batch, cfg, attr)
-        total = sum(weights[k] * losses[k] for k in weights)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
+        pretrain_step(model, corpus, order[(i % n_batches) * B:((i % n_batches) + 1) * B], cfg, attr, opt, weights)
 
     for i in range(warmup):
         step(i)

@@ -18,7 +18,7 @@ from .batches import PretrainBatch, PretrainCorpus
 from .config import Config
 from .data import SequenceDataset
 from .model import S3RecModel, attention_mask
-from .train import active_objectives, build_model, finetune, pretrain_losses, seed_everything
+from .train import active_objectives, build_model, finetune, pretrain_step, seed_everything
 
 
 # ------------------------------------------------------------------------------------------------
@@ -99,15 +99,10 @@ def pretrain_steps(model: S3RecModel, ds: SequenceDataset, cfg: Config, steps: i
     model.train()
     for _ in range(steps):
         idx = torch.randint(len(corpus), (min(B, len(corpus)),), device=device)
-        batch = corpus.batch(idx, cfg.mask_ratio, cfg.num_negatives, cfg.objective_variant)
-        losses = pretrain_losses(model, batch, cfg, attribute_matrix)
-        total = sum(weights[k] * losses[k] for k in weights)
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        history["loss"].append(float(total.detach()))
+        total, losses = pretrain_step(model, corpus, idx, cfg, attribute_matrix, opt, weights)
+        history["loss"].append(float(total))
         for k in weights:
-            history[k].append(float(losses[k].detach()))
+            history[k].append(float(losses[k]))
     return history
 
 

@@ -149,6 +149,18 @@ class Block(nn.Module):
         return self.ffn_norm(x + self.dropout(self.ffn(x)))
 
 
+def init_weights(module: nn.Module, std: float) -> None:
+    """The authors' initialisation: N(0, std) for every weight (padding rows too), zero biases, LayerNorm at
+    identity. Use as ``model.apply(lambda m: init_weights(m, cfg.init_std))``."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, mean=0.0, std=std)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.zeros_(module.bias)
+    if isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
 class S3RecModel(nn.Module):
     """Embeddings, the self-attention encoder, and the four objective heads (W_AAP, W_MIP, W_MAP, W_SP).
 
@@ -172,15 +184,7 @@ class S3RecModel(nn.Module):
         self.apply(self._init_weights)
 
     def _init_weights(self, module):
-        # N(0, 0.02) for every weight (the padding rows too, as the authors' code), zero biases,
-        # LayerNorm at identity.
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, mean=0.0, std=self.cfg.init_std)
-        if isinstance(module, nn.Linear) and module.bias is not None:
-            nn.init.zeros_(module.bias)
-        if isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_weights(module, self.cfg.init_std)
 
     @property
     def mask_id(self) -> int:

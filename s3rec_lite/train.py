@@ -117,6 +117,19 @@ def pretrain_losses(model: S3RecModel, batch, cfg: Config, attribute_matrix: tor
     return {name: OBJECTIVES[name].fn(ctx) for name in weights}
 
 
+def pretrain_step(model, corpus: PretrainCorpus, idx: torch.Tensor, cfg: Config, attribute_matrix: torch.Tensor,
+                  opt: torch.optim.Optimizer, weights: dict[str, float]):
+    """One optimisation step on the prefixes ``idx``: build the batch, L = sum_k lambda_k L_k, Adam.
+    Returns (total loss, {objective: loss}) as tensors (no host synchronisation)."""
+    batch = corpus.batch(idx, cfg.mask_ratio, cfg.num_negatives, cfg.objective_variant)
+    losses = pretrain_losses(model, batch, cfg, attribute_matrix)
+    total = sum(weights[k] * losses[k] for k in weights)
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    opt.step()
+    return total.detach(), {k: v.detach() for k, v in losses.items()}
+
+
 def pretrain(
     model: S3RecModel,
     ds: SequenceDataset,
@@ -166,14 +179,8 @@ def pretrain(
         sums = torch.zeros(len(weights) + 1, device=device)  # accumulated on the device: no sync per step
         order = torch.randperm(len(corpus), device=device)
         for step in tqdm(range(n_batches), leave=False, disable=not cfg.progress, desc=f"epoch {epoch}"):
-            idx = order[step * B:(step + 1) * B]
-            batch = corpus.batch(idx, cfg.mask_ratio, cfg.num_negatives, cfg.objective_variant)
-            losses = pretrain_losses(model, batch, cfg, attribute_matrix)
-            total = sum(weights[k] * losses[k] for k in weights)
-            opt.zero_grad(set_to_none=True)
-            total.backward()
-            opt.step()
-            sums += torch.stack([total.detach()] + [losses[k].detach() for k in weights])
+            total, losses = pretrain_step(model, corpus, order[step * B:(step + 1) * B], cfg, attribute_matrix, opt, weights)
+            sums += torch.stack([total] + [losses[k] for k in weights])
         means = (sums / n_batches).tolist()
         row = {"epoch": epoch, "loss": means[0], **dict(zip(weights, means[1:])), "seconds": time.perf_counter() - t0}
         history.append(row)

@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from ..config import Config
+from ..model import init_weights
 
 OBJECTIVE_HEADS = ("aap", "mip", "map", "sp")
 
@@ -55,13 +56,7 @@ class SequentialRecommender(nn.Module):
 
     def _init_weights(self, module):
         """N(0, init_std) weights, zero biases, LayerNorm at identity (as S3RecModel)."""
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, mean=0.0, std=self.cfg.init_std)
-        if isinstance(module, nn.Linear) and module.bias is not None:
-            nn.init.zeros_(module.bias)
-        if isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_weights(module, self.cfg.init_std)
 
     @property
     def mask_id(self) -> int:
