@@ -1,0 +1,129 @@
+"""The golden test: our model, loaded from the authors' released LastFM checkpoint, must give the losses and
+outputs that the authors' own code gives on the same batch (``../shared/reference/golden_lastfm_official.pt``,
+made by running their ``S3RecModel`` in eval mode; REFERENCE.md describes it).
+
+Every fp32 path must agree to 1e-4 relative: the plain reference path and each speed flag. Any speed
+change to the model, the objectives or the encoder must keep this file green.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import DATA_DIR, REPO
+
+GOLDEN = Path(os.environ.get("S3REC_GOLDEN") or REPO.parent / "shared" / "reference" / "golden_lastfm_official.pt")
+CHECKPOINT = DATA_DIR / "checkpoints" / "LastFM-epochs-150.pt"
+RTOL = 1e-4
+
+pytestmark = pytest.mark.skipif(
+    not (GOLDEN.exists() and CHECKPOINT.exists() and (DATA_DIR / "LastFM.txt").exists()),
+    reason="the golden fixture, the released LastFM checkpoint or the LastFM data are absent",
+)
+
+# (fast, dense): the plain path; every speed flag on; the dense (static-shape, GPU-style) row selection
+PATHS = {"plain": (False, False), "fast": (True, False), "plain-dense": (False, True), "fast-dense": (True, True)}
+
+
+@pytest.fixture(scope="module")
+def golden():
+    return torch.load(GOLDEN, map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def lastfm():
+    from s3rec_lite import load_dataset
+
+    return load_dataset("LastFM", progress=False)
+
+
+def their_batch_to_ours(b: dict, mask_id: int):
+    """Adapter from the authors' ``PretrainDataset`` layout to our :class:`PretrainBatch`.
+
+    Theirs: ``pos_items`` the original prefix, ``masked_item_sequence`` with ``mask_id`` where MIP/MAP look,
+    ``neg_items`` one sampled item per position (the item itself where nothing is masked), the three SP
+    views as full-length sequences."""
+    from s3rec_lite.batches import PretrainBatch
+
+    items, inputs = b["pos_items"], b["masked_item_sequence"]
+    masked = inputs == mask_id  # [B, L] their MIP/MAP mask
+    real = items > 0
+    return PretrainBatch(
+        items=items, inputs=inputs, masked_positions=masked, aap_positions=real & ~masked,  # their AAP mask
+        negative_items=b["neg_items"][:, :, None],  # [B, L, 1]
+        segment_context=b["masked_segment_sequence"], segment_pos=b["pos_segment"], segment_neg=b["neg_segment"],
+        lengths=real.sum(1),
+    )
+
+
+def load_released(fast: bool, lastfm):
+    from s3rec_lite import preset
+    from s3rec_lite.checkpoint import load_model
+
+    cfg = preset("official", fast=fast, progress=False)
+    model, info = load_model(CHECKPOINT, cfg, lastfm.item_vocab_size, lastfm.attribute_vocab_size)
+    assert info["format"] == "authors"
+    return model.eval(), cfg
+
+
+def close(ours: torch.Tensor, theirs: torch.Tensor, what: str) -> None:
+    ours, theirs = ours.detach().double(), theirs.detach().double()
+    assert ours.shape == theirs.shape, f"{what}: shape {tuple(ours.shape)} vs {tuple(theirs.shape)}"
+    err = ((ours - theirs).abs() / theirs.abs().clamp(min=1e-6)).max().item() if theirs.dim() == 0 else \
+        ((ours - theirs).norm() / theirs.norm()).item()
+    assert err <= RTOL, f"{what}: relative error {err:.2e} > {RTOL:g}"
+
+
+def test_fixture_matches_our_data(golden, lastfm):
+    """The fixture's vocabulary and attribute targets are exactly what our loader builds for LastFM."""
+    b = golden["batch"]
+    assert golden["item_size"] == lastfm.item_vocab_size and golden["mask_id"] == lastfm.mask_id
+    assert golden["attribute_size"] == lastfm.attribute_vocab_size
+    ours = torch.as_tensor(lastfm.attribute_matrix())[b["pos_items"]] > 0  # [B, L, A]
+    assert torch.equal(ours, b["attributes"])
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_pretraining_losses_match_the_authors_model(golden, lastfm, path):
+    from s3rec_lite.train import pretrain_losses
+
+    fast, dense = PATHS[path]
+    model, cfg = load_released(fast, lastfm)
+    batch = their_batch_to_ours(golden["batch"], lastfm.mask_id)
+    attribute_matrix = torch.as_tensor(lastfm.attribute_matrix()).float()
+    with torch.no_grad():
+        losses = pretrain_losses(model, batch, cfg, attribute_matrix, dense=dense)
+    assert set(losses) == {"aap", "mip", "map", "sp"}
+    for name, value in golden["losses"].items():
+        close(losses[name], torch.tensor(value), f"{path}: {name} loss")
+
+
+@pytest.mark.parametrize("path", ["plain", "fast"])
+def test_encoder_outputs_match_the_authors_model(golden, lastfm, path):
+    model, _ = load_released(PATHS[path][0], lastfm)
+    with torch.no_grad():
+        bidirectional = model.encode(golden["batch"]["masked_item_sequence"], causal=False)  # [64, 50, 64]
+        causal = model.encode(golden["causal_input"], causal=True)  # [64, 50, 64]
+        last = model.user_representation(golden["causal_input"][:16])  # [16, 64]
+        scores = model.score_all(last)  # [16, 3648]
+    close(bidirectional, golden["bidirectional_output"], f"{path}: bidirectional output")
+    close(causal, golden["causal_output"], f"{path}: causal output")
+    close(last, golden["causal_output"][:16, -1], f"{path}: last position (last_query_only)")
+    close(scores, golden["last_position_scores"], f"{path}: last-position scores")
+
+
+def test_the_golden_test_can_fail(golden, lastfm):
+    """A small change to the model must be caught: one attention-output bias entry moved by 0.01."""
+    from s3rec_lite.train import pretrain_losses
+
+    model, cfg = load_released(False, lastfm)
+    with torch.no_grad():
+        model.blocks[1].attention.out.bias[0] += 0.01
+        losses = pretrain_losses(model, their_batch_to_ours(golden["batch"], lastfm.mask_id), cfg,
+                                 torch.as_tensor(lastfm.attribute_matrix()).float())
+    with pytest.raises(AssertionError, match="relative error"):
+        for name, value in golden["losses"].items():
+            close(losses[name], torch.tensor(value), f"perturbed: {name} loss")
