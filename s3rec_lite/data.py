@@ -402,12 +402,27 @@ class Split:
         self.test_inputs = pad([s[:-1] for s in seqs])  # [U, L]
         self.test_answers = np.array([s[-1] for s in seqs], dtype=np.int64)  # [U]
         self.eval_negatives = ds.eval_negatives  # [U, 99]
+        self._histories: dict[str, np.ndarray] = {}
         # every item of each user, sorted, padded with a sentinel (for "not interacted" tests)
         longest = max(len(s) for s in seqs)
         self.user_items = np.full((ds.num_users, longest), np.iinfo(np.int64).max, dtype=np.int64)
         for u, s in enumerate(seqs):
             uniq = np.unique(s)
             self.user_items[u, : len(uniq)] = uniq
+
+
+    def history(self, which: str) -> np.ndarray:
+        """Every distinct item each user interacted with before the ``which`` ("valid" or "test") target,
+        not only the last ``max_len`` of them: what full-ranking evaluation removes from the candidates.
+        [U, M] int64, sorted, padded with 0 at the end."""
+        if which not in self._histories:
+            cut = 2 if which == "valid" else 1
+            uniq = [np.unique(s[:-cut]) for s in self.dataset.sequences]
+            out = np.zeros((len(uniq), max(len(u) for u in uniq)), dtype=np.int64)
+            for r, u in enumerate(uniq):
+                out[r, : len(u)] = u
+            self._histories[which] = out
+        return self._histories[which]
 
 
 def _left_pad(arrays: list[np.ndarray], length: int) -> np.ndarray:

@@ -152,10 +152,12 @@ def _base(preset: str) -> dict:
 
 
 def table2_models() -> list[str]:
-    """The models of the paper's Table 2 that the zoo has (S3-Rec, SASRec, and the baselines registered)."""
+    """The models of the paper's Table 2 that the zoo has (S3-Rec, SASRec, and the baselines registered),
+    and ``S3-Rec-released``: the authors' released pre-training + our fine-tuning, right after S3-Rec."""
     from .reference import PAPER_MODELS
 
-    return zoo_models(PAPER_MODELS)
+    names = zoo_models(PAPER_MODELS)
+    return names[:1] + ["S3-Rec-released"] + names[1:] if names[:1] == ["S3-Rec"] else names
 
 
 def table2(preset: str, datasets, seeds) -> list[Run]:
@@ -236,13 +238,23 @@ def config_hash(cfg) -> str:
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def result_path(results_root, preset_name: str, run: Run) -> Path:
-    return Path(results_root) / preset_name / f"{run.key}.json"
+def device_kind(device: str = "auto") -> str:
+    """``cpu`` or ``cuda``: what ``device`` resolves to here."""
+    from .train import resolve_device
+
+    return resolve_device(device).type
+
+
+def result_path(results_root, preset_name: str, run: Run, device: str = "cpu") -> Path:
+    """``<root>/<preset>/<key>.json`` for a CPU run; a GPU run of the same setting is stored beside it,
+    never over it: ``<key>.cuda.json``."""
+    kind = device_kind(device)
+    return Path(results_root) / preset_name / (f"{run.key}.json" if kind == "cpu" else f"{run.key}.{kind}.json")
 
 
 def stored(results_root, preset_name: str, run: Run, cfg) -> dict | None:
-    """The stored result of ``run`` if it exists and was made with the same configuration."""
-    path = result_path(results_root, preset_name, run)
+    """The stored result of ``run`` on ``cfg.device``'s kind, if it exists and has the same configuration."""
+    path = result_path(results_root, preset_name, run, cfg.device)
     if not path.exists():
         return None
     data = json.loads(path.read_text())
@@ -271,6 +283,25 @@ def _prepare_dataset(name: str, cfg):
     return ds
 
 
+def rerun_command(run: Run, preset_name: str, extra: dict | None, device: str, threads: int) -> str:
+    """One shell command (relative paths; ``S3REC_DATA_DIR`` the only environment it needs) that re-creates
+    exactly this run in ``reruns/`` and ends with its JSON line. On a CPU it gives the same metrics bit for
+    bit (same thread count: matrix products sum in a thread-dependent order)."""
+    parts = ["python -m s3rec_lite experiment", run.experiment, "--preset", preset_name, "--datasets", run.dataset,
+             "--only", run.key, "--device", device_kind(device), "--threads", str(threads)]
+    for k, v in (extra or {}).items():
+        if k == "loss_weights":
+            parts += [f"--set loss_weights.{o}={w}" for o, w in v.items()]
+        else:
+            parts += [f"--set {k}={json.dumps(v, separators=(',', ':'))}"]
+    return " ".join(parts + ["--results reruns --runs reruns/runs --quiet"])
+
+
+def summary_line(result: dict) -> str:
+    """The JSON line a run ends with: its key, and the validation and test metrics."""
+    return json.dumps({"key": result.get("key"), **{k: result[k] for k in ("valid", "test") if k in result}})
+
+
 def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=DEFAULT_RUNS, extra=None,
             device: str = "auto", progress: bool = False, command: list[str] | None = None, on_epoch=None) -> dict:
     """Train and test one run (resuming from its checkpoints if any) and store its JSON atomically."""
@@ -293,8 +324,13 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
 
     def fresh():
         seed_everything(cfg.seed)
-        return spec.build(cfg, ds).to(dev)
+        model = spec.build(cfg, ds).to(dev)
+        if getattr(model, "released_checkpoint", None):
+            result["released_checkpoint"] = model.released_checkpoint
+        return model
 
+    if spec.label != spec.name:
+        result["label"] = spec.label
     if run.stage == "pretrain":
         model = fresh()
         result["pretrain_history"] = pretrain(model, ds, cfg, ckpt, save_every=run.save_every, on_epoch=on_epoch)
@@ -331,9 +367,11 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
         wall_seconds=round(time.time() - t0, 2),
         provenance=provenance(dev, command or ["python -m s3rec_lite experiment", run.experiment, "--preset",
                                                preset_name, "--only", run.key]),
+        rerun=rerun_command(run, preset_name, extra, str(dev), torch.get_num_threads()),
     )
+    result["provenance"]["threads"] = torch.get_num_threads()
     result["torch"] = torch.__version__
-    write_json_atomic(result, result_path(results_root, preset_name, run))
+    write_json_atomic(result, result_path(results_root, preset_name, run, str(dev)))
     return result
 
 
@@ -383,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default=str(DEFAULT_RESULTS), help="results store (default: results/)")
     p.add_argument("--runs", default=str(DEFAULT_RUNS), help="checkpoints (default: runs/, git-ignored)")
     p.add_argument("--list", action="store_true", help="list the runs and whether each is stored; run nothing")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads per run (default: all cores for one run; cores / K for --parallel K)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -423,7 +463,8 @@ def _order(runs: list[Run]) -> list[list[Run]]:
 
 def _worker_command(args, run: Run) -> list[str]:
     cmd = [sys.executable, "-m", "s3rec_lite", "experiment", args.name, "--preset", args.preset, "--device",
-           args.device, "--results", args.results, "--runs", args.runs, "--only", run.key, "--quiet"]
+           args.device, "--results", args.results, "--runs", args.runs, "--only", run.key, "--quiet",
+           "--threads", str(args.threads or max(1, (os.cpu_count() or 1) // args.parallel))]
     if args.datasets:
         cmd += ["--datasets", *args.datasets]
     if args.seeds:
@@ -445,7 +486,17 @@ def main(argv=None) -> int:
         _check_datasets(args.datasets)
         if args.parallel < 1:
             raise ConfigError("--parallel must be at least 1")
+        if args.threads is not None:
+            if args.threads < 1:
+                raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+            import torch
+
+            torch.set_num_threads(args.threads)
         n_seeds = args.seeds or (1 if _tiny(args.preset) else 3)
+        for key in args.only or ():  # --only a key of a seed above the default: declare up to that seed
+            tail = key.rsplit("/seed", 1)[-1]
+            if tail.isdigit():
+                n_seeds = max(n_seeds, int(tail))
         runs = exp.fn(args.preset, args.datasets, list(range(1, n_seeds + 1)))
         if args.only:
             missing = [k for k in args.only if k not in {r.key for r in runs}]
@@ -475,9 +526,10 @@ def main(argv=None) -> int:
             if args.parallel == 1:
                 for r in wave:
                     bar.set_postfix_str(r.key)
-                    execute(r, args.preset, args.results, args.runs, extra, args.device,
-                            progress=not args.quiet and len(todo) == 1, command=command)
+                    res = execute(r, args.preset, args.results, args.runs, extra, args.device,
+                                  progress=not args.quiet and len(todo) == 1, command=command)
                     bar.update(1)
+                    print(summary_line(res), flush=True)
             else:
                 _run_parallel(args, wave, bar)
         bar.close()
@@ -504,16 +556,18 @@ def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str
     for path in sorted((Path(results_root) / preset_name).rglob("*.json")):
         data = json.loads(path.read_text())
         if data.get("stage") == "train" and not data.get("from_pretrain") and not data.get("reused_from"):
-            index.setdefault((data["dataset"], data["model"], data["seed"], data.get("config_hash")), (path, data))
+            kind = path.name.rsplit(".", 2)[-2] if path.name.count(".") >= 2 else "cpu"
+            index.setdefault((data["dataset"], data["model"], data["seed"], data.get("config_hash"), kind), (path, data))
     left = list(todo)
     for r in candidates:
-        found = index.get((r.dataset, get_model_spec(r.model).name, r.seed, config_hash(cfgs[r.key])))
+        found = index.get((r.dataset, get_model_spec(r.model).name, r.seed, config_hash(cfgs[r.key]),
+                           device_kind(cfgs[r.key].device)))
         if found is None:
             continue
         path, data = found
         copy = {**data, "experiment": r.experiment, "key": r.key, "tag": r.tag, "overrides": r.overrides,
                 "reused_from": data["key"]}
-        write_json_atomic(copy, result_path(results_root, preset_name, r))
+        write_json_atomic(copy, result_path(results_root, preset_name, r, cfgs[r.key].device))
         print(f"{r.key}: identical to the stored {data['key']}, reused", file=sys.stderr)
         left.remove(r)
     return left
@@ -557,6 +611,10 @@ def _run_parallel(args, wave: list[Run], bar) -> None:
                 bar.update(1)
                 if proc.returncode != 0:
                     failed.append(f"{r.key} (exit {proc.returncode}, log {log})")
+                else:
+                    path = result_path(args.results, args.preset, r, args.device)
+                    if path.exists():
+                        print(summary_line(json.loads(path.read_text())), flush=True)
     if failed:
         raise S3RecError("runs failed: " + "; ".join(failed))
 

@@ -213,6 +213,7 @@ def evaluate(model: S3RecModel, split: Split, which: str = "valid", full_ranking
     if not full_ranking and split.eval_negatives is None:
         raise S3RecError(f"{split.dataset.name}: no evaluation negatives (sampled metrics need them)")
     negatives = torch.as_tensor(split.eval_negatives) if not full_ranking else None
+    histories = torch.as_tensor(split.history(which)) if full_ranking else None  # [U, M] whole history
     ranks = []
     for lo in range(0, len(inputs), batch_size):
         x = inputs[lo:lo + batch_size].to(device)  # [b, L]
@@ -222,7 +223,8 @@ def evaluate(model: S3RecModel, split: Split, which: str = "valid", full_ranking
             scores = model.score_all(hidden)  # [b, V]
             scores[:, 0] = -torch.inf  # padding
             scores[:, model.mask_id] = -torch.inf  # mask token
-            history = torch.where(x == ans[:, None], torch.zeros_like(x), x)  # keep the answer itself
+            history = histories[lo:lo + batch_size].to(device)  # [b, M] every earlier item, not only x's
+            history = torch.where(history == ans[:, None], torch.zeros_like(history), history)  # keep the answer
             scores.scatter_(1, history, -torch.inf)  # padding column 0 is -inf already
             ranks.append(rank_of_target(scores, ans))
         else:
