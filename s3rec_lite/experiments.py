@@ -189,15 +189,19 @@ def sparsity(preset: str, datasets, seeds) -> list[Run]:
 
 
 def pretrain_epochs(preset: str, datasets, seeds) -> list[Run]:
-    """Fig. 5: fine-tune from the checkpoints after 0, 10, ..., 100 pre-training epochs (tiny: 0..4)."""
+    """Fig. 5: one pre-training run (the first seed) keeping a checkpoint every 10 epochs up to the preset's
+    ``pretrain_epochs`` (``official``: the authors' 150 at batch 100; ``paper``: 100; tiny: 4, every epoch),
+    then fine-tuning from each checkpoint with every seed (epoch 0 = no pre-training)."""
+    from .config import preset as make_preset
+
     ds = _datasets(preset, datasets, ("Beauty", "Toys_and_Games"), ("LastFM",))
-    total, every = (4, 1) if _tiny(preset) else (100, 10)
+    total, every = (4, 1) if _tiny(preset) else (make_preset(preset).pretrain_epochs, 10)
     base = {**_base(preset), "pretrain_epochs": total}
     runs = []
     for d in ds:
+        pre = Run("pretrain_epochs", d, "S3-Rec", seeds[0], base, tag="pretrain", stage="pretrain", save_every=every)
+        runs.append(pre)
         for s in seeds:
-            pre = Run("pretrain_epochs", d, "S3-Rec", s, base, tag="pretrain", stage="pretrain", save_every=every)
-            runs.append(pre)
             runs += [Run("pretrain_epochs", d, "S3-Rec", s, base, tag=f"pt{e:03d}", from_pretrain=(pre.key, e))
                      for e in range(0, total + 1, every)]
     return runs
@@ -342,8 +346,9 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
             if epoch == 0:
                 model = fresh()
             else:
-                # the pre-training run shares this run's settings, hence its checkpoint folder's hash
-                pre_dir = Path(runs_root) / preset_name / pre_key / config_hash(cfg)
+                # the pre-training run shares this run's settings but maybe not its seed: its folder's hash
+                pre_seed = int(pre_key.rsplit("/seed", 1)[1])
+                pre_dir = Path(runs_root) / preset_name / pre_key / config_hash(cfg.replace(seed=pre_seed))
                 path = pre_dir / f"pretrained-epoch-{epoch}.pt"
                 if not path.exists():
                     raise S3RecError(f"{path}: checkpoint missing; run the pre-training run {pre_key} first")
