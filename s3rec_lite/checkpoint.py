@@ -10,41 +10,36 @@ them to ours and join the three query/key/value matrices into our single ``qkv``
 """
 from __future__ import annotations
 
-import os
+import dataclasses
 import re
-import tempfile
 from pathlib import Path
 
 import torch
 
-from .config import Config
+from .config import ARCH_FIELDS, Config
 from .errors import S3RecError
+from .fast import apply_speed_flags
+from .files import atomic_file
 from .model import S3RecModel
 
 FORMAT = "s3rec_lite"
 
 
 def atomic_torch_save(obj, path) -> None:
-    """Write to a temporary file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".pt", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """``torch.save`` through :func:`s3rec_lite.files.atomic_file`: never a half-written file."""
+    with atomic_file(path) as (fh, _):
+        torch.save(obj, fh)
 
 
-def save_model(model: S3RecModel, path, dataset: str = "", meta: dict | None = None) -> None:
+def save_model(model, path, dataset: str = "", meta: dict | None = None, cfg: Config | None = None) -> None:
+    """Save any model of the package: its state dict, its zoo name and architecture (and the run's config)."""
+    arch = dataclasses.asdict(model.arch)
     atomic_torch_save(
         {
             "format": FORMAT,
             "version": 1,
             "model_name": getattr(model, "zoo_name", "S3-Rec"),
-            "config": model.cfg.to_dict(),
+            "config": {**(cfg.to_dict() if cfg is not None else {}), **arch},
             "item_vocab_size": model.item_vocab_size,
             "attribute_vocab_size": model.attribute_vocab_size,
             "dataset": dataset,
@@ -104,55 +99,55 @@ def convert_authors_state_dict(sd: dict, source="checkpoint") -> dict:
     return out
 
 
-def load_model(path, cfg: Config | None = None, item_vocab_size: int | None = None,
-               attribute_vocab_size: int | None = None, dataset=None) -> tuple[S3RecModel, dict]:
-    """Load ours or the authors' checkpoint (format detected). Returns (model, info).
-
-    Checkpoints of other models of the zoo (baselines) are rebuilt by their registered builder, which
-    needs the ``dataset``.
-
-    For the authors' format the vocabulary sizes come from the tensors; ``cfg`` gives the rest
-    (defaults: the paper's). If the caller passes the sizes its dataset needs, they must match.
-    """
+def read_checkpoint(path) -> tuple[dict, dict]:
+    """The raw contents of a checkpoint and what it is: ``info`` has ``format`` ("s3rec_lite" or "authors"),
+    ``model_name``, ``dataset``, ``meta`` and ``arch`` (the architecture fields it was built with)."""
     raw = _load_raw(path)
     if isinstance(raw, dict) and raw.get("format") == FORMAT:
         file_cfg = Config.from_dict(raw["config"])
-        if cfg is not None:  # keep the caller's running options, but the architecture of the file
-            arch = {k: getattr(file_cfg, k) for k in ("hidden_size", "num_layers", "num_heads", "max_len", "layer_norm_eps")}
-            file_cfg = cfg.replace(**arch)
-        sd, V, A = raw["state_dict"], raw["item_vocab_size"], raw["attribute_vocab_size"]
         info = {"format": FORMAT, "dataset": raw.get("dataset", ""), "meta": raw.get("meta", {}),
-                "model_name": raw.get("model_name", "S3-Rec")}
-        cfg = file_cfg
-    elif is_authors_state_dict(raw):
+                "model_name": raw.get("model_name", "S3-Rec"),
+                "arch": {k: getattr(file_cfg, k) for k in ARCH_FIELDS}}
+        return raw, info
+    if is_authors_state_dict(raw):
+        return raw, {"format": "authors", "dataset": Path(path).stem, "meta": {}, "model_name": "S3-Rec"}
+    raise S3RecError(f"{path}: neither an s3rec_lite checkpoint nor the authors' S3-Rec state dict")
+
+
+def load_model(path, cfg: Config | None = None, item_vocab_size: int | None = None,
+               attribute_vocab_size: int | None = None) -> tuple[S3RecModel, dict]:
+    """Load an S3-Rec network (ours, or the authors' released state dict: format detected). Returns
+    (model, info); with ``cfg``, its speed flags are applied. (Other zoo models: :func:`s3rec_lite.zoo.load_model`.)
+
+    For the authors' format the sizes come from the tensors and ``cfg`` gives the rest (default: the paper's);
+    for ours the architecture is the file's. If the caller passes the vocabulary sizes its dataset needs, they
+    must match.
+    """
+    raw, info = read_checkpoint(path)
+    if info["format"] == FORMAT:
+        if info["model_name"] not in ("S3-Rec", "SASRec", "S3-Rec-released"):
+            raise S3RecError(f"{path}: a {info['model_name']} checkpoint; load it with s3rec_lite.zoo.load_model")
+        run_cfg = (cfg or Config()).replace(**info["arch"])
+        sd, V, A = raw["state_dict"], raw["item_vocab_size"], raw["attribute_vocab_size"]
+    else:
         sd = convert_authors_state_dict(raw, source=str(path))
         V, d = sd["item_embeddings.weight"].shape
         A = sd["attribute_embeddings.weight"].shape[0]
         n_layers = len({k.split(".")[1] for k in sd if k.startswith("blocks.")})
         max_len = sd["position_embeddings.weight"].shape[0]
-        cfg = (cfg or Config()).replace(hidden_size=d, num_layers=n_layers, max_len=max_len)
-        info = {"format": "authors", "dataset": Path(path).stem, "meta": {}}
-    else:
-        raise S3RecError(f"{path}: neither an s3rec_lite checkpoint nor the authors' S3-Rec state dict")
+        run_cfg = (cfg or Config()).replace(hidden_size=d, num_layers=n_layers, max_len=max_len)
+        info["arch"] = dataclasses.asdict(run_cfg.arch)
     for name, want, have in (("item vocabulary", item_vocab_size, V), ("attribute vocabulary", attribute_vocab_size, A)):
         if want is not None and want != have:
             raise S3RecError(
                 f"{path}: checkpoint {name} has {have} rows but the dataset needs {want}: "
                 "was it trained on another dataset?"
             )
-    name = info.get("model_name", "S3-Rec")
-    if name in ("S3-Rec", "SASRec"):
-        model = S3RecModel(cfg, V, A)
-    else:
-        from .zoo import get_model_spec
-
-        if dataset is None:
-            raise S3RecError(f"{path}: a {name} checkpoint needs its dataset to be rebuilt")
-        model = get_model_spec(name).build(cfg, dataset)
+    model = S3RecModel(run_cfg.arch, V, A)
     result = model.load_state_dict(sd, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise S3RecError(
             f"{path}: checkpoint does not fit the model (missing {result.missing_keys[:3]}, "
             f"unexpected {result.unexpected_keys[:3]})"
         )
-    return model, info
+    return apply_speed_flags(model, run_cfg), info

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import PRESETS, preset
+from .config import PRESETS, parse_overrides, preset
 from .errors import S3RecError
 
 COMMANDS = ("pretrain", "finetune", "evaluate", "reproduce")
@@ -30,6 +30,7 @@ def _common(p: argparse.ArgumentParser, checkpoint: str | None = None) -> None:
     p.add_argument("--variant", choices=("official", "paper"), default=None, help="objective variant (default: official)")
     p.add_argument("--no-fast", action="store_true", help="the plain reference path (no fused/compiled kernels)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set mask_ratio=0.3 --set loss_weights.sp=0")
     p.add_argument("--model", default=None, help="model name (default: S3-Rec; SASRec = no pre-training; see zoo)")
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("finetune", help="fine-tune for next-item prediction (from a checkpoint, or from scratch = SASRec)")
     _common(p, "optional")
     p.add_argument("--epochs", type=int, default=None, help="maximum fine-tuning epochs (early stopping applies)")
+    p.add_argument("--full-ranking", action="store_true",
+                   help="early-stop on full-ranking validation NDCG@20, as the authors' full-ranking script")
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on the validation and test sets")
     _common(p, "required")
     p.add_argument("--full-ranking", action="store_true", help="also rank against all items")
@@ -65,13 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _parse_value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def make_config(args):
     overrides = {}
     if args.seed is not None:
@@ -82,17 +78,14 @@ def make_config(args):
         overrides["objective_variant"] = args.variant
     if args.no_fast:
         overrides["fast"] = False
+    if getattr(args, "full_ranking", False) and args.command == "finetune":
+        overrides["early_stopping"] = "full NDCG@20"
     overrides["device"] = args.device
     overrides["progress"] = not args.quiet
-    for item in args.set:
-        if "=" not in item:
-            raise S3RecError(f"--set {item!r}: expected KEY=VALUE")
-        key, value = item.split("=", 1)
-        if key.startswith("loss_weights."):
-            overrides.setdefault("loss_weights", {})[key.split(".", 1)[1]] = float(value)
-        else:
-            overrides[key] = _parse_value(value)
-    return preset(args.preset, **overrides)
+    sets = parse_overrides(args.set)
+    if "loss_weights" in sets:
+        overrides["loss_weights"] = sets.pop("loss_weights")
+    return preset(args.preset, **{**overrides, **sets})
 
 
 def _out_dir(args, cfg) -> Path:
@@ -104,71 +97,44 @@ def _out_dir(args, cfg) -> Path:
 def run(args) -> dict:
     import torch
 
-    from .checkpoint import load_model
-    from .data import prepare_dataset
-    from .provenance import provenance, write_json_atomic
-    from .train import build_model, evaluate, finetune, pretrain, resolve_device, seed_everything
+    from .pipeline import prepare_dataset, run_model
+    from .provenance import write_json_atomic
 
-    t0 = time.time()
+    if args.threads is not None:
+        if args.threads < 1:
+            raise S3RecError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     cfg = make_config(args)
     out = _out_dir(args, cfg)
-    device = resolve_device(cfg.device)
+    model = args.model or ("SASRec" if args.command == "finetune" else "S3-Rec")
+    checkpoint = getattr(args, "checkpoint", None)
+    if args.command == "evaluate" and getattr(args, "model", None) is None:
+        model = "S3-Rec"
     ds = prepare_dataset(args.dataset, cfg, args.data_dir, allow_download=not args.no_download)
-    result: dict = {"command": args.command, "dataset": args.dataset, "preset": args.preset}
-    split = ds.split(cfg.max_len)
-
-    from .zoo import get_model_spec
-
-    spec = get_model_spec(args.model or ("SASRec" if args.command == "finetune" else "S3-Rec"))
-    result["model"] = spec.name
-
-    def fresh_model():
-        seed_everything(cfg.seed)
-        return spec.build(cfg, ds).to(device)
-
-    def from_checkpoint(path):
-        model, info = load_model(path, cfg, ds.item_vocab_size, ds.attribute_vocab_size, dataset=ds)
-        result["checkpoint"] = {"path": str(path), **{k: v for k, v in info.items() if k != "meta"}}
-        return model.to(device)
-
-    if args.command == "pretrain":
-        model = fresh_model()
-        result["pretrain_history"] = pretrain(model, ds, cfg, out, args.epochs, save_every=args.save_every)
+    stage = {"pretrain": "pretrain", "finetune": "finetune", "evaluate": "evaluate", "reproduce": "train"}[args.command]
+    epochs = getattr(args, "epochs", None)
+    result = run_model(model, cfg, ds, out, stage=stage, checkpoint=checkpoint,
+                       pretrain_epochs=epochs if stage == "pretrain" else getattr(args, "pretrain_epochs", None),
+                       finetune_epochs=epochs if stage != "pretrain" else None,
+                       save_every=getattr(args, "save_every", 0),
+                       full_ranking_test=stage != "evaluate" or args.full_ranking)
+    result = {"command": args.command, "dataset": args.dataset, "preset": args.preset, **result}
+    if stage == "pretrain":
         result["checkpoint"] = {"path": str(out / "pretrained.pt")}
-    elif args.command == "finetune":
-        model = from_checkpoint(args.checkpoint) if args.checkpoint else fresh_model()
-        result.update(finetune(model, ds, cfg, out, args.epochs, split=split))
-    elif args.command == "evaluate":
-        model = from_checkpoint(args.checkpoint)
-        result["valid"] = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size)
-        result["test"] = evaluate(model, split, "test", batch_size=cfg.eval_batch_size)
-        if args.full_ranking:
-            result["test_full_ranking"] = evaluate(model, split, "test", True, cfg.eval_batch_size)
-    elif args.command == "reproduce":
-        model = fresh_model()
-        if spec.pretrain:
-            result["pretrain_history"] = pretrain(model, ds, cfg, out / "pretrain", args.pretrain_epochs)
-        result.update(finetune(model, ds, cfg, out / "finetune", args.epochs, split=split))
-    result.update(
-        config=cfg.to_dict(), seed=cfg.seed, negatives=ds.negatives_source, data_files=ds.files,
-        wall_seconds=round(time.time() - t0, 2), provenance=provenance(device, ["python -m s3rec_lite", *sys.argv[1:]]),
-    )
-    result["torch"] = torch.__version__
+    result["provenance"]["command"] = " ".join(["python -m s3rec_lite", *sys.argv[1:]])
     write_json_atomic(result, out / "results.json")
     return result
 
 
-# Sub-commands implemented in their own modules: each has ``main(argv) -> int``.
-DELEGATED = {"experiment": "s3rec_lite.experiments", "assignments": "s3rec_lite.assignments"}
-
-
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in DELEGATED:
-        import importlib
-
+    if argv and argv[0] in ("experiment", "assignments"):  # sub-commands with their own parsers
+        if argv[0] == "experiment":
+            from .experiments import main as sub_main
+        else:
+            from .book.grader import main as sub_main
         try:
-            return importlib.import_module(DELEGATED[argv[0]]).main(argv[1:])
+            return sub_main(argv[1:])
         except S3RecError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -16,8 +16,6 @@ import copy
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ChecksumError, DataFormatError, DataNotFoundError, S3RecError
+from .files import atomic_file
 
 UPSTREAM = "https://raw.githubusercontent.com/RUCAIBox/CIKM2020-S3Rec/master/"
 
@@ -135,15 +134,13 @@ def search_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
 
 def download(remote: RemoteFile, dest_dir: Path | None = None, progress: bool = True) -> Path:
     """Download one registry file atomically (temporary file, checksum, rename)."""
-    dest = Path(dest_dir or cache_dir()) / remote.filename
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=dest.parent)
-    try:
-        try:
-            with urllib.request.urlopen(remote.url, timeout=60) as response, os.fdopen(fd, "wb") as out:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                from tqdm.auto import tqdm
+    from tqdm.auto import tqdm
 
+    dest = Path(dest_dir or cache_dir()) / remote.filename
+    with atomic_file(dest) as (out, tmp):
+        try:
+            with urllib.request.urlopen(remote.url, timeout=60) as response:
+                total = int(response.headers.get("Content-Length") or 0) or None
                 with tqdm(total=total, unit="B", unit_scale=True, desc=remote.filename, disable=not progress) as bar:
                     while chunk := response.read(1 << 16):
                         out.write(chunk)
@@ -154,11 +151,8 @@ def download(remote: RemoteFile, dest_dir: Path | None = None, progress: bool = 
                 f"of the authors' files: set S3REC_DATA_DIR=/path/to/folder (holding {remote.filename}) or pass "
                 f"--data-dir."
             ) from None
-        verify(Path(tmp), remote)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        out.flush()
+        verify(tmp, remote)
     return dest
 
 
@@ -497,11 +491,8 @@ def _cached_generated_negatives(ds: SequenceDataset, k: int, seed: int) -> np.nd
             return arr
     arr = generate_eval_negatives(ds.sequences, ds.n_items, k, seed)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".npy", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_file(path) as (fh, _):
             np.save(fh, arr)
-        os.replace(tmp, path)
     except OSError:
         pass  # a read-only cache only costs a regeneration next time
     return arr
@@ -578,24 +569,3 @@ def write_dataset(ds: SequenceDataset, folder) -> Path:
             for u, negs in zip(ds.users, ds.eval_negatives):
                 fh.write(" ".join(map(str, [u, *negs.tolist()])) + "\n")
     return folder
-
-
-def prepare_dataset(name: str, cfg, data_dir=None, allow_download: bool = True) -> SequenceDataset:
-    """Load ``name`` and apply the config's subsetting (``max_users``, ``train_fraction``)."""
-    ds = load_dataset(name, data_dir, allow_download, num_negatives=cfg.num_eval_negatives,
-                      negatives_seed=cfg.negatives_seed, progress=cfg.progress)
-    ds = ds.first_users(cfg.max_users)
-    if cfg.train_fraction < 1.0:
-        ds = ds.subsample_training(cfg.train_fraction, seed=cfg.seed)
-    return ds
-
-
-def copy_to_cache(src_dir, name: str) -> None:
-    """Copy a dataset's files from a local folder into the cache (after checking them)."""
-    for kind, remote in REGISTRY[name].items():
-        p = Path(src_dir) / remote.filename
-        if p.exists():
-            verify(p, remote)
-            dest = cache_dir() / remote.filename
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(p, dest)

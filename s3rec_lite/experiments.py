@@ -50,7 +50,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .config import parse_overrides
 from .errors import ConfigError, S3RecError
+from .train import resolve_device
+from .zoo import MODELS, get_model_spec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = Path(os.environ.get("S3REC_RESULTS_DIR") or REPO_ROOT / "results")  # the committed store
@@ -117,24 +120,13 @@ def register_experiment(name: str, fn: Callable, description: str = "") -> Calla
 
 
 def get_experiment(name: str) -> Experiment:
-    _load_plugins()
     if name not in EXPERIMENTS:
         raise ConfigError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
     return EXPERIMENTS[name]
 
 
-def _load_plugins() -> None:
-    """Modules that register experiments or models on import (the baselines helper's)."""
-    from .zoo import _load_baselines
-
-    _load_baselines()
-
-
 def zoo_models(wanted: tuple | None = None) -> list[str]:
     """The zoo's model names (all, or those of ``wanted`` that exist), S3-Rec first."""
-    from .zoo import MODELS
-
-    _load_plugins()
     names = list(MODELS) if wanted is None else [m for m in wanted if m in MODELS]
     return sorted(names, key=lambda m: (m != "S3-Rec", m != "SASRec", names.index(m)))
 
@@ -213,11 +205,26 @@ def convergence(preset: str, datasets, seeds) -> list[Run]:
     return table2(preset, ds, seeds)
 
 
+#: Fig. 3's models, each without and with pre-training: (baseline, pre-trained variant).
+FIG3_PAIRS = [("GRU4Rec", "GRU4Rec+pretrain"), ("GRU4Rec_F", "GRU4Rec_F+pretrain"), ("Caser", "Caser+pretrain"),
+              ("SASRec", "SASRec+pretrain"), ("SASRec_F", "SASRec_F+pretrain"), ("AutoInt", "AutoInt+pretrain")]
+
+
+def other_models(preset: str, datasets, seeds) -> list[Run]:
+    """Fig. 3: GRU4Rec, GRU4Rec_F, Caser, SASRec, SASRec_F and AutoInt without and with S3-Rec pre-training
+    (Caser and AutoInt: only their embeddings start from S3-Rec's). The paper does not say which datasets its
+    Fig. 3 uses; the full run's default (Beauty, Yelp) is our choice."""
+    ds = _datasets(preset, datasets, ("Beauty", "Yelp"), ("LastFM",))
+    models = [m for pair in FIG3_PAIRS for m in pair]
+    return [Run("other_models", d, m, s, _base(preset)) for d in ds for m in models for s in seeds]
+
+
 register_experiment("table2", table2)
 register_experiment("ablation", ablation)
 register_experiment("sparsity", sparsity)
 register_experiment("pretrain_epochs", pretrain_epochs)
 register_experiment("convergence", convergence)
+register_experiment("other_models", other_models)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -233,7 +240,7 @@ def run_config(run: Run, preset_name: str, extra: dict | None = None, device: st
             overrides["loss_weights"] = {**overrides.get("loss_weights", {}), **v}
         else:
             overrides[k] = v
-    return preset(preset_name, seed=run.seed, device=device, progress=progress, **overrides)
+    return preset(preset_name, **{"seed": run.seed, "device": device, "progress": progress, **overrides})
 
 
 def config_hash(cfg) -> str:
@@ -244,8 +251,6 @@ def config_hash(cfg) -> str:
 
 def device_kind(device: str = "auto") -> str:
     """``cpu`` or ``cuda``: what ``device`` resolves to here."""
-    from .train import resolve_device
-
     return resolve_device(device).type
 
 
@@ -263,28 +268,6 @@ def stored(results_root, preset_name: str, run: Run, cfg) -> dict | None:
         return None
     data = json.loads(path.read_text())
     return data if data.get("config_hash") == config_hash(cfg) else None
-
-
-def _dataset_checksums(ds) -> dict:
-    return {kind: {"file": Path(info["path"]).name, "sha256": info["sha256"]} for kind, info in ds.files.items()}
-
-
-_LOADED: dict = {}
-
-
-def _prepare_dataset(name: str, cfg):
-    """``data.prepare_dataset``, keeping the last loaded dataset in memory: an experiment runs many runs on it."""
-    from .data import load_dataset
-
-    key = (name, cfg.num_eval_negatives, cfg.negatives_seed, os.environ.get("S3REC_DATA_DIR"))
-    if key not in _LOADED:
-        _LOADED.clear()  # one dataset at a time (memory)
-        _LOADED[key] = load_dataset(name, None, True, num_negatives=cfg.num_eval_negatives,
-                                    negatives_seed=cfg.negatives_seed, progress=cfg.progress)
-    ds = _LOADED[key].first_users(cfg.max_users)
-    if cfg.train_fraction < 1.0:
-        ds = ds.subsample_training(cfg.train_fraction, seed=cfg.seed)
-    return ds
 
 
 def rerun_command(run: Run, preset_name: str, extra: dict | None, device: str, threads: int) -> str:
@@ -311,72 +294,39 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
     """Train and test one run (resuming from its checkpoints if any) and store its JSON atomically."""
     import torch
 
-    from .checkpoint import load_model
-    from .provenance import provenance, write_json_atomic
-    from .train import evaluate, finetune, pretrain, resolve_device, seed_everything
-    from .zoo import get_model_spec
+    from .pipeline import prepare_dataset, run_model
+    from .provenance import write_json_atomic
 
-    t0 = time.time()
     cfg = run_config(run, preset_name, extra, device, progress)
-    dev = resolve_device(cfg.device)
-    spec = get_model_spec(run.model)
-    ds = _prepare_dataset(run.dataset, cfg)
     ckpt = Path(runs_root) / preset_name / run.key / config_hash(cfg)
-    result: dict = {"experiment": run.experiment, "key": run.key, "dataset": run.dataset, "model": spec.name,
-                    "tag": run.tag, "stage": run.stage, "seed": run.seed, "preset": preset_name,
-                    "overrides": run.overrides, "set": extra or {}}
-
-    def fresh():
-        seed_everything(cfg.seed)
-        model = spec.build(cfg, ds).to(dev)
-        if getattr(model, "released_checkpoint", None):
-            result["released_checkpoint"] = model.released_checkpoint
-        return model
-
-    if spec.label != spec.name:
-        result["label"] = spec.label
+    head: dict = {"experiment": run.experiment, "key": run.key, "dataset": run.dataset, "model": get_model_spec(run.model).name,
+                  "tag": run.tag, "stage": run.stage, "seed": run.seed, "preset": preset_name,
+                  "overrides": run.overrides, "set": extra or {}}
+    ds = prepare_dataset(run.dataset, cfg)
+    kw: dict = {"on_epoch": on_epoch}
     if run.stage == "pretrain":
-        model = fresh()
-        result["pretrain_history"] = pretrain(model, ds, cfg, ckpt, save_every=run.save_every, on_epoch=on_epoch)
+        kw.update(stage="pretrain", save_every=run.save_every)
+    elif run.from_pretrain is not None:
+        pre_key, epoch = run.from_pretrain
+        head["from_pretrain"] = {"run": pre_key, "epoch": epoch}
+        kw["stage"] = "finetune"
+        if epoch > 0:
+            # the pre-training run shares this run's settings but maybe not its seed: its folder's hash
+            pre_seed = int(pre_key.rsplit("/seed", 1)[1])
+            path = Path(runs_root) / preset_name / pre_key / config_hash(cfg.replace(seed=pre_seed)) / f"pretrained-epoch-{epoch}.pt"
+            if not path.exists():
+                raise S3RecError(f"{path}: checkpoint missing; run the pre-training run {pre_key} first")
+            kw["checkpoint"] = path
+    result = run_model(run.model, cfg, ds, ckpt, **kw)
+    result.pop("stage")
+    if run.stage == "pretrain":
         result["checkpoints"] = [e for e in range(run.save_every, cfg.pretrain_epochs + 1, run.save_every or 1)]
-    else:
-        if run.from_pretrain is not None:
-            pre_key, epoch = run.from_pretrain
-            result["from_pretrain"] = {"run": pre_key, "epoch": epoch}
-            if epoch == 0:
-                model = fresh()
-            else:
-                # the pre-training run shares this run's settings but maybe not its seed: its folder's hash
-                pre_seed = int(pre_key.rsplit("/seed", 1)[1])
-                pre_dir = Path(runs_root) / preset_name / pre_key / config_hash(cfg.replace(seed=pre_seed))
-                path = pre_dir / f"pretrained-epoch-{epoch}.pt"
-                if not path.exists():
-                    raise S3RecError(f"{path}: checkpoint missing; run the pre-training run {pre_key} first")
-                model, _ = load_model(path, cfg, ds.item_vocab_size, ds.attribute_vocab_size, dataset=ds)
-                model = model.to(dev)
-        else:
-            model = fresh()
-            if spec.pretrain:
-                result["pretrain_history"] = pretrain(model, ds, cfg, ckpt / "pretrain")
-        if spec.trainable:
-            result.update(finetune(model, ds, cfg, ckpt / "finetune", on_epoch=on_epoch))
-        else:  # counting models (PopRec): nothing to train
-            split = ds.split(cfg.max_len)
-            result.update(history=[], best_epoch=None, epochs_run=0,
-                          valid=evaluate(model, split, "valid", batch_size=cfg.eval_batch_size),
-                          test=evaluate(model, split, "test", batch_size=cfg.eval_batch_size),
-                          test_full_ranking=evaluate(model, split, "test", True, cfg.eval_batch_size))
-    result.update(
-        config=cfg.to_dict(), config_hash=config_hash(cfg), dataset_checksums=_dataset_checksums(ds),
-        negatives=ds.negatives_source, dataset_stats={k: v for k, v in ds.stats().items() if k != "dataset"},
-        wall_seconds=round(time.time() - t0, 2),
-        provenance=provenance(dev, command or ["python -m s3rec_lite experiment", run.experiment, "--preset",
-                                               preset_name, "--only", run.key]),
-        rerun=rerun_command(run, preset_name, extra, str(dev), torch.get_num_threads()),
-    )
-    result["provenance"]["threads"] = torch.get_num_threads()
-    result["torch"] = torch.__version__
-    write_json_atomic(result, result_path(results_root, preset_name, run, str(dev)))
+    result = {**head, **{k: v for k, v in result.items() if k not in ("seed", "dataset")}}
+    result["config_hash"] = config_hash(cfg)
+    result["provenance"]["command"] = " ".join(command or ["python -m s3rec_lite experiment", run.experiment, "--preset",
+                                                           preset_name, "--only", run.key])
+    result["rerun"] = rerun_command(run, preset_name, extra, cfg.device, torch.get_num_threads())
+    write_json_atomic(result, result_path(results_root, preset_name, run, cfg.device))
     return result
 
 
@@ -387,22 +337,6 @@ def load_results(experiment: str, preset_name: str = "tiny", results_root=DEFAUL
     """Every stored run JSON of ``experiment`` (its folder ``<results>/<preset>/<experiment>/``), sorted by key."""
     folder = Path(results_root) / preset_name / experiment
     return [json.loads(p.read_text()) for p in sorted(folder.rglob("*.json")) if not p.name.startswith(".")]
-
-
-def results_frame(experiment: str, preset_name: str = "tiny", results_root=DEFAULT_RESULTS):
-    """One row per stored run: dataset, model, tag, seed, the test metrics (``test_*``, ``full_*``),
-    best epoch, wall seconds, commit, device and date."""
-    import pandas as pd
-
-    rows = []
-    for r in load_results(experiment, preset_name, results_root):
-        row = {k: r.get(k) for k in ("dataset", "model", "tag", "seed", "best_epoch", "wall_seconds")}
-        row.update({f"test_{k}": v for k, v in (r.get("test") or {}).items()})
-        row.update({f"full_{k}": v for k, v in (r.get("test_full_ranking") or {}).items()})
-        prov = r.get("provenance", {})
-        row.update(commit=prov.get("commit"), device=prov.get("device"), date=prov.get("date"))
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -430,22 +364,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU threads per run (default: all cores for one run; cores / K for --parallel K)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
-
-
-def _parse_sets(items: list[str]) -> dict:
-    out: dict = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-        key, value = item.split("=", 1)
-        if key.startswith("loss_weights."):
-            out.setdefault("loss_weights", {})[key.split(".", 1)[1]] = float(value)
-        else:
-            try:
-                out[key] = json.loads(value)
-            except json.JSONDecodeError:
-                out[key] = value
-    return out
 
 
 def _check_datasets(names) -> None:
@@ -509,11 +427,9 @@ def main(argv=None) -> int:
                 raise ConfigError(f"no run {missing[0]!r} in experiment {args.name}")
             runs = [r for r in runs if r.key in args.only]
         if args.models:
-            from .zoo import get_model_spec
-
             names = {get_model_spec(m).name for m in args.models}  # unknown names: one clear error
             runs = [r for r in runs if r.model in names]
-        extra = _parse_sets(args.set)
+        extra = parse_overrides(args.set)
         cfgs = {r.key: run_config(r, args.preset, extra, args.device) for r in runs}  # validates --set early
         todo = [r for r in runs if stored(args.results, args.preset, r, cfgs[r.key]) is None]
         if args.list:
@@ -552,7 +468,6 @@ def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str
     (e.g. the ablation's full S3-Rec is Table 2's S3-Rec; sparsity at 100% is Table 2). The copy keeps the
     original provenance and says where it came from (``reused_from``). Returns the runs still to train."""
     from .provenance import write_json_atomic
-    from .zoo import get_model_spec
 
     candidates = [r for r in todo if r.stage == "train" and r.from_pretrain is None]
     if not candidates:

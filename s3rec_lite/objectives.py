@@ -1,4 +1,4 @@
-"""The four self-supervised objectives of S3-Rec (Section 3.4) and the fine-tuning loss (Eq. 18).
+"""The four self-supervised objectives of S3-Rec (Section 4.3) and the fine-tuning loss (Section 4.4).
 
 Every loss is a small pure function over tensors. Two variants of each:
 
@@ -10,11 +10,11 @@ Every loss is a small pure function over tensors. Two variants of each:
       loss = BCE(sigmoid(f_pos - f_neg), 1) = softplus(f_neg - f_pos) (a second sigmoid on a difference
       of sigmoids).
     * Losses are summed over positions (and attributes), not averaged.
-``paper``     InfoNCE (Eq. 2-3) with f as in Eq. 10, 12, 14, 16 (sigmoid of a bilinear form), averaged:
+``paper``     InfoNCE (Eq. 2-3) with f as in Eq. 11, 13, 15, 17 (sigmoid of a bilinear form), averaged:
     * AAP (Eq. 10-11) pairs each item *embedding* E_i with each of its attributes, every other attribute
       being a negative; MAP (Eq. 14-15) does the same from the output at masked positions.
     * MIP (Eq. 12-13) and SP (Eq. 16-17) use the sampled negatives (``num_negatives`` of them).
-    * Eq. 11-17 write the denominator over negatives only; we use Eq. 3's form, whose denominator also
+    * Eq. 10-16 write the denominator over negatives only; we use Eq. 3's form, whose denominator also
       holds the positive (the usual InfoNCE, a loss >= 0). With a sigmoid inside f every score lies in
       (0, 1), so the loss cannot fall far below log(1 + K): the paper's f is a weak critic. Chapter 16
       of the book measures what that does.
@@ -90,7 +90,7 @@ def attribute_bce_official(x, W, b, attribute_table, targets, row_weight=None) -
 
 
 def attribute_infonce_paper(x, W, b, attribute_table, targets, row_weight=None) -> torch.Tensor:
-    """Eq. 11 / 15: for each (position, attribute of its item) pair, InfoNCE of f = sigmoid((W x + b)^T e_a)
+    """Eq. 10 / 14: for each (position, attribute of its item) pair, InfoNCE of f = sigmoid((W x + b)^T e_a)
     with every attribute the item does not have as negatives (padding attribute 0 excluded); averaged."""
     f = torch.sigmoid(bilinear_all(x, W, b, attribute_table))  # [N, A]
     is_pos = targets > 0  # [N, A]
@@ -105,12 +105,18 @@ def attribute_infonce_paper(x, W, b, attribute_table, targets, row_weight=None) 
 # ------------------------------------------------------------------------------------------------
 # The four objectives, as the equations name them
 # ------------------------------------------------------------------------------------------------
-def aap_loss(x, W, b, attribute_table, targets, variant: str = "official", row_weight=None) -> torch.Tensor:
-    """Associated Attribute Prediction, Eq. 10-11: an item and its attributes.
-    official: x = F_t at unmasked positions; paper: x = E_i, the item embedding.
+def attribute_loss(x, W, b, attribute_table, targets, variant: str = "official", row_weight=None) -> torch.Tensor:
+    """Associated Attribute Prediction (AAP, Eq. 10-11) and Masked Attribute Prediction (MAP, Eq. 14-15): the
+    same loss, between a vector and the attributes of an item, against every attribute it does not have.
+    AAP: x = F_t at unmasked positions (official; the paper: E_i, the item embedding) and that item's
+    attributes; MAP: x = F_t at a masked position and the masked item's attributes.
     ``row_weight`` (optional, [N] of 0/1) selects rows without changing shapes, in every function below."""
     fn = attribute_bce_official if variant == "official" else attribute_infonce_paper
     return fn(x, W, b, attribute_table, targets, row_weight)
+
+
+aap_loss = attribute_loss  # Eq. 10-11
+map_loss = attribute_loss  # Eq. 14-15
 
 
 def mip_loss(x, W, b, pos_items, neg_items, variant: str = "official", row_weight=None) -> torch.Tensor:
@@ -118,13 +124,6 @@ def mip_loss(x, W, b, pos_items, neg_items, variant: str = "official", row_weigh
     embedding e_{i_t}, against sampled items.  x [N, d], pos_items [N, d], neg_items [N, d] or [N, K, d]."""
     fn = pairwise_official if variant == "official" else pairwise_paper
     return fn(x, W, b, pos_items, neg_items, row_weight)
-
-
-def map_loss(x, W, b, attribute_table, targets, variant: str = "official", row_weight=None) -> torch.Tensor:
-    """Masked Attribute Prediction, Eq. 14-15: the output F_t at a masked position and the masked
-    item's attributes."""
-    fn = attribute_bce_official if variant == "official" else attribute_infonce_paper
-    return fn(x, W, b, attribute_table, targets, row_weight)
 
 
 def sp_loss(context, W, b, pos_segment, neg_segment, variant: str = "official") -> torch.Tensor:
@@ -159,18 +158,17 @@ class Objective:
     name: str
     fn: Callable
     needs_segments: bool = False
-    head: str | None = None  # name of the model head (a nn.Linear(d, d)) the objective uses
 
 
 OBJECTIVES: dict[str, Objective] = {}
 
 
-def register_objective(name: str, needs_segments: bool = False, head: str | None = None):
+def register_objective(name: str, needs_segments: bool = False):
     """Decorator: ``@register_objective("myobj")`` on ``def myobj(ctx) -> loss``; then give it a weight,
     ``cfg.replace(loss_weights={"myobj": 0.5})``. ``ctx`` is a :class:`ObjectiveContext`."""
 
     def wrap(fn):
-        OBJECTIVES[name] = Objective(name, fn, needs_segments, head)
+        OBJECTIVES[name] = Objective(name, fn, needs_segments)
         return fn
 
     return wrap
@@ -204,7 +202,7 @@ class ObjectiveContext:
         return [t[sel] for t in tensors], None
 
 
-@register_objective("aap", head="aap")
+@register_objective("aap")
 def _aap(ctx: ObjectiveContext) -> torch.Tensor:
     bt = ctx.batch
     W, b = ctx.head("aap")
@@ -218,7 +216,7 @@ def _aap(ctx: ObjectiveContext) -> torch.Tensor:
     return aap_loss(x, W, b, table, targets, ctx.variant, weight)
 
 
-@register_objective("mip", head="mip")
+@register_objective("mip")
 def _mip(ctx: ObjectiveContext) -> torch.Tensor:
     bt = ctx.batch
     W, b = ctx.head("mip")
@@ -231,7 +229,7 @@ def _mip(ctx: ObjectiveContext) -> torch.Tensor:
     return mip_loss(x, W, b, pos, neg, ctx.variant, weight)
 
 
-@register_objective("map", head="map")
+@register_objective("map")
 def _map(ctx: ObjectiveContext) -> torch.Tensor:
     bt = ctx.batch
     W, b = ctx.head("map")
@@ -240,7 +238,7 @@ def _map(ctx: ObjectiveContext) -> torch.Tensor:
     return map_loss(x, W, b, ctx.model.attribute_embeddings.weight, targets, ctx.variant, weight)
 
 
-@register_objective("sp", needs_segments=True, head="sp")
+@register_objective("sp", needs_segments=True)
 def _sp(ctx: ObjectiveContext) -> torch.Tensor:
     W, b = ctx.head("sp")
     neg = ctx.segment_neg

@@ -7,8 +7,9 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from .files import atomic_file
 
 import torch
 
@@ -54,15 +55,7 @@ def provenance(device, command: list[str] | None = None) -> dict:
 
 
 def write_json_atomic(obj, path) -> None:
-    """Write JSON through a temporary file and a rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=1, sort_keys=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write JSON atomically (:func:`s3rec_lite.files.atomic_file`): readers never see half a file."""
+    with atomic_file(path, "w") as (fh, _):
+        json.dump(obj, fh, indent=1, sort_keys=False)
+        fh.write("\n")

@@ -20,8 +20,10 @@ from .config import Config
 from .data import SequenceDataset, Split
 from .errors import ConfigError, S3RecError
 from .metrics import FULL_METRICS, SAMPLED_METRICS, metrics_from_ranks, rank_of_first, rank_of_target
+from .fast import adam, apply_speed_flags, encode_views
 from .model import S3RecModel
-from .objectives import OBJECTIVES, ObjectiveContext, finetune_loss
+from .objectives import OBJECTIVES, ObjectiveContext
+from .recommender import Recommender
 
 
 # ------------------------------------------------------------------------------------------------
@@ -54,22 +56,26 @@ def _set_rng_state(state: dict, device: torch.device) -> None:
 
 
 def build_model(cfg: Config, ds: SequenceDataset, device=None) -> S3RecModel:
-    """A freshly initialised model sized for ``ds`` (seeded by the caller)."""
-    model = S3RecModel(cfg, ds.item_vocab_size, ds.attribute_vocab_size)
+    """A freshly initialised S3-Rec model sized for ``ds`` (seeded by the caller), with ``cfg``'s speed flags."""
+    model = apply_speed_flags(S3RecModel(cfg.arch, ds.item_vocab_size, ds.attribute_vocab_size), cfg)
     return model.to(device or resolve_device(cfg.device))
 
 
-def _optimizer(model, lr, cfg: Config, device) -> torch.optim.Optimizer:
-    kwargs = dict(lr=lr, betas=tuple(cfg.adam_betas), weight_decay=cfg.weight_decay)
-    if cfg.fast and device.type == "cuda":
-        kwargs["fused"] = True
-    return torch.optim.Adam(model.parameters(), **kwargs)
+def _model_name(model: Recommender) -> str:
+    return f"{type(model).__name__} ({model.zoo_name})"
 
 
-def _load_state(path: Path, cfg: Config, stage: str):
+def _load_state(path: Path, cfg: Config, stage: str, model: Recommender):
+    """The resumable state in ``path`` if any; a clear error if it belongs to another run."""
     if not path.exists():
         return None
     state = torch.load(path, map_location="cpu", weights_only=False)
+    theirs = state.get("model_name") or _model_name_of_state(state["model"], model)
+    if theirs != _model_name(model):
+        raise S3RecError(
+            f"{path}: this folder holds a {stage} run of {theirs}, not of {_model_name(model)}; "
+            "use another --out, or delete the folder to start over"
+        )
     if state.get("fingerprint") != cfg.training_fingerprint():
         raise S3RecError(
             f"{path}: this folder holds a {stage} run with a different configuration; "
@@ -78,8 +84,16 @@ def _load_state(path: Path, cfg: Config, stage: str):
     return state
 
 
+def _model_name_of_state(state_dict: dict, model: Recommender) -> str:
+    """For states saved before they recorded the model's name: the same parameters, or someone else's."""
+    mine = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if {k: tuple(v.shape) for k, v in state_dict.items()} == mine:
+        return _model_name(model)
+    return "another model (its parameters differ)"
+
+
 # ------------------------------------------------------------------------------------------------
-# Pre-training (Section 3.4): L = sum_k lambda_k L_k over the registered objectives
+# Pre-training (Section 4.3): L = sum_k lambda_k L_k over the registered objectives
 # ------------------------------------------------------------------------------------------------
 def active_objectives(cfg: Config) -> dict[str, float]:
     weights = {k: float(w) for k, w in cfg.loss_weights.items() if w > 0}
@@ -97,21 +111,9 @@ def pretrain_losses(model: S3RecModel, batch, cfg: Config, attribute_matrix: tor
     arithmetic, but static shapes and no host synchronisation inside the step."""
     weights = active_objectives(cfg)
     needs_segments = any(OBJECTIVES[k].needs_segments for k in weights)
-    B = batch.inputs.shape[0]
     # bidirectional (S3-Rec); a unidirectional model (Fig. 3: SASRec, GRU4Rec) stays unidirectional
-    causal = bool(getattr(model, "unidirectional", False))
-    if needs_segments and not cfg.fast:  # plain path: one encoder pass over all four views, [4B, L]
-        views = torch.cat([batch.inputs, batch.segment_context, batch.segment_pos, batch.segment_neg])
-        encoded = model.encode(views, causal=causal)  # [4B, L, d]
-        hidden = encoded[:B]
-        seg_ctx, seg_pos, seg_neg = encoded[B:, -1].split(B)  # each [B, d]: output at the last position
-    elif needs_segments:  # fast path: SP needs only the last output of its three views
-        hidden = model.encode(batch.inputs, causal=causal)  # [B, L, d]
-        views = torch.cat([batch.segment_context, batch.segment_pos, batch.segment_neg])  # [3B, L]
-        seg_ctx, seg_pos, seg_neg = model.encode(views, causal=causal, last_only=True).split(B)  # each [B, d]
-    else:
-        hidden = model.encode(batch.inputs, causal=causal)  # [B, L, d]
-        seg_ctx = seg_pos = seg_neg = None
+    hidden, seg_ctx, seg_pos, seg_neg = encode_views(model, batch, model.causal_pretraining, needs_segments,
+                                                     cfg.sp_last_only)
     ctx = ObjectiveContext(model, batch, hidden, seg_ctx, seg_pos, seg_neg, cfg.objective_variant, attribute_matrix,
                            dense=hidden.device.type == "cuda" if dense is None else dense)
     return {name: OBJECTIVES[name].fn(ctx) for name in weights}
@@ -144,23 +146,18 @@ def pretrain(
 
     ``out``: folder for ``pretrain_state.pt`` (resume) and ``pretrained.pt`` (the final model);
     ``save_every``: also keep ``pretrained-epoch-N.pt`` every N epochs (Fig. 5).
-
-    A model with a ``pretrain_stage(ds, cfg, out, epochs, save_every, on_epoch)`` method is pre-trained by
-    it instead (Caser in Fig. 3: it borrows the embeddings of a pre-trained S3-Rec network).
     """
-    if hasattr(model, "pretrain_stage"):
-        return model.pretrain_stage(ds, cfg, out=out, epochs=epochs, save_every=save_every, on_epoch=on_epoch)
     device = next(model.parameters()).device
     epochs = cfg.pretrain_epochs if epochs is None else epochs
     weights = active_objectives(cfg)
     corpus = PretrainCorpus(ds.pretrain_parts(cfg.max_len), cfg.max_len, ds.n_items, device)
     attribute_matrix = torch.as_tensor(ds.attribute_matrix(), device=device).float()  # [V, A]
-    opt = _optimizer(model, cfg.pretrain_lr, cfg, device)
+    opt = adam(model, cfg.pretrain_lr, cfg, device)
     history: list[dict] = []
     start_epoch = 0
     out = Path(out) if out else None
     state_path = out / "pretrain_state.pt" if out else None
-    state = _load_state(state_path, cfg, "pre-training") if out else None
+    state = _load_state(state_path, cfg, "pre-training", model) if out else None
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -187,14 +184,14 @@ def pretrain(
         bar.set_postfix(loss=f"{row['loss']:.4f}")
         if out:
             if save_every and (epoch + 1) % save_every == 0:
-                save_model(model, out / f"pretrained-epoch-{epoch + 1}.pt", ds.name, {"epoch": epoch + 1})
+                save_model(model, out / f"pretrained-epoch-{epoch + 1}.pt", ds.name, {"epoch": epoch + 1}, cfg)
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                                "history": history, "rng": _rng_state(device),
-                               "fingerprint": cfg.training_fingerprint()}, state_path)
+                               "fingerprint": cfg.training_fingerprint(), "model_name": _model_name(model)}, state_path)
         if on_epoch:
             on_epoch(row)
     if out:
-        save_model(model, out / "pretrained.pt", ds.name, {"epochs": epochs, "history": history})
+        save_model(model, out / "pretrained.pt", ds.name, {"epochs": epochs, "history": history}, cfg)
     return history
 
 
@@ -234,7 +231,7 @@ def evaluate(model: S3RecModel, split: Split, which: str = "valid", full_ranking
 
 
 # ------------------------------------------------------------------------------------------------
-# Fine-tuning (Section 3.5, Eq. 18) with early stopping on validation MRR
+# Fine-tuning (Section 4.4) with early stopping on validation MRR
 # ------------------------------------------------------------------------------------------------
 def finetune(
     model: S3RecModel,
@@ -247,18 +244,17 @@ def finetune(
 ) -> dict:
     """Fine-tune for next-item prediction: every position predicts the next item against one sampled
     negative (an item the user never interacted with). Validates each epoch, stops after ``patience``
-    epochs without a better validation MRR, restores the best model and tests it.
+    epochs without a better validation MRR (``cfg.early_stopping``; or full-ranking NDCG@20, as the authors'
+    full-ranking script), restores the best model and tests it.
 
     Returns ``{"history", "best_epoch", "valid", "test", "epochs_run"}``.
 
-    Any model works that has ``item_embeddings`` (nn.Embedding), ``mask_id``, ``next_item_logits(x, y, neg)``
-    -> ([B, L], [B, L]), ``user_representation(x)`` -> [B, d], ``score_candidates`` and ``score_all``
-    (see :class:`S3RecModel`); optionally ``finetune_step_loss(x, y, neg, variant)`` replaces the loss.
-    A model with ``trainable = False`` (PopRec) is only evaluated.
+    Any :class:`~s3rec_lite.recommender.Recommender` works (its ``next_item_loss``, ``user_representation``,
+    ``score_candidates``, ``score_all``); one with ``trainable = False`` (PopRec) is only evaluated.
     """
     device = next(model.parameters()).device
     epochs = cfg.finetune_epochs if epochs is None else epochs
-    if not getattr(model, "trainable", True):
+    if not model.trainable:
         epochs = 0  # nothing to learn: validate and test as it is
     split = split or ds.split(cfg.max_len)
     train_x = torch.as_tensor(split.train_inputs, device=device)  # [U, L]
@@ -266,10 +262,10 @@ def finetune(
     # each user's items, sorted; negatives avoid all of them (the authors' choice, see the book's ch. 16)
     user_items = torch.as_tensor(split.user_items, device=device)[torch.as_tensor(split.train_users, device=device)]
     high = ds.mask_id if cfg.objective_variant == "official" else ds.n_items  # official draws up to the mask id
-    opt = _optimizer(model, cfg.finetune_lr, cfg, device)
+    opt = adam(model, cfg.finetune_lr, cfg, device)
     out = Path(out) if out else None
     state_path = out / "finetune_state.pt" if out else None
-    state = _load_state(state_path, cfg, "fine-tuning") if out else None
+    state = _load_state(state_path, cfg, "fine-tuning", model) if out else None
     history, start_epoch, best, best_epoch, stale, best_state = [], 0, -math.inf, -1, 0, None
     if state is not None:
         model.load_state_dict(state["model"])
@@ -296,22 +292,23 @@ def finetune(
             idx = order[step * B:(step + 1) * B]
             x, y = train_x[idx], train_y[idx]  # [b, L]
             neg = sample_excluding(user_items[idx], high, (x.shape[1],))  # [b, L]
-            if hasattr(model, "finetune_step_loss"):  # models with their own objective (e.g. BERT4Rec)
-                loss = model.finetune_step_loss(x, y, neg, cfg.objective_variant)
-            else:
-                pos_logits, neg_logits = model.next_item_logits(x, y, neg)  # [b, L] each, Eq. 9
-                loss = finetune_loss(pos_logits, neg_logits, y > 0, cfg.objective_variant)
+            loss = model.next_item_loss(x, y, neg, cfg.objective_variant)  # Recommender interface
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             loss_sum += loss.detach()
         train_seconds = time.perf_counter() - t0
         valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size)
-        row = {"epoch": epoch, "loss": loss_sum.item() / n_batches, **{f"valid_{k}": v for k, v in valid.items()},
-               "train_seconds": train_seconds, "seconds": time.perf_counter() - t0}
+        row = {"epoch": epoch, "loss": loss_sum.item() / n_batches, **{f"valid_{k}": v for k, v in valid.items()}}
+        watched = valid["MRR"]
+        if cfg.early_stopping == "full NDCG@20":  # the authors' full-ranking script
+            valid_full = evaluate(model, split, "valid", True, cfg.eval_batch_size)
+            row.update({f"valid_full_{k}": v for k, v in valid_full.items()})
+            watched = valid_full["NDCG@20"]
+        row.update(train_seconds=train_seconds, seconds=time.perf_counter() - t0)
         history.append(row)
-        if valid["MRR"] > best:
-            best, best_epoch, stale = valid["MRR"], epoch, 0
+        if watched > best:
+            best, best_epoch, stale = watched, epoch, 0
             best_state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
         else:
             stale += 1
@@ -321,7 +318,7 @@ def finetune(
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                                "history": history, "best": best, "best_epoch": best_epoch, "stale": stale,
                                "best_state": best_state, "rng": _rng_state(device),
-                               "fingerprint": cfg.training_fingerprint()}, state_path)
+                               "fingerprint": cfg.training_fingerprint(), "model_name": _model_name(model)}, state_path)
         if on_epoch:
             on_epoch(row)
     if best_state is not None:
@@ -330,6 +327,6 @@ def finetune(
     test = evaluate(model, split, "test", batch_size=cfg.eval_batch_size)
     test_full = evaluate(model, split, "test", full_ranking=True, batch_size=cfg.eval_batch_size)
     if out:
-        save_model(model, out / "finetuned.pt", ds.name, {"best_epoch": best_epoch})
+        save_model(model, out / "finetuned.pt", ds.name, {"best_epoch": best_epoch}, cfg)
     return {"history": history, "best_epoch": best_epoch, "epochs_run": len(history), "valid": valid,
             "test": test, "test_full_ranking": test_full}

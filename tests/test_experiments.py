@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from s3rec_lite.config import parse_overrides
 from s3rec_lite import experiments as ex
 from s3rec_lite.provenance import write_json_atomic
 
@@ -18,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 SMALL_MODEL = ["--set", "max_users=24", "--set", "hidden_size=16", "--set", "num_heads=1", "--set", "num_layers=1",
                "--set", "max_len=12"]
 SMALL = SMALL_MODEL + ["--set", "pretrain_epochs=1", "--set", "finetune_epochs=2"]
-SMALL_DICT = ex._parse_sets(SMALL[1::2])
+SMALL_DICT = parse_overrides(SMALL[1::2])
 
 
 def test_registry_signature_and_declared_runs():

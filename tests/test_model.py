@@ -2,12 +2,14 @@ import pytest
 import torch
 
 from s3rec_lite import Config, S3RecModel
-from s3rec_lite.model import attention_mask, keep_mask
+from s3rec_lite.fast import ByteDropout, apply_speed_flags, byte_dropout, keep_mask
+from s3rec_lite.model import Dropout, attention_mask
 
 
 def make(fast=True):
     torch.manual_seed(0)
-    return S3RecModel(Config(fast=fast), item_vocab_size=30, attribute_vocab_size=7).eval()
+    cfg = Config().replace(fast=fast)
+    return apply_speed_flags(S3RecModel(cfg.arch, item_vocab_size=30, attribute_vocab_size=7), cfg).eval()
 
 
 def batch():
@@ -68,8 +70,30 @@ def test_keep_mask_rate(keep):
     assert m.dtype == torch.bool and abs(m.float().mean().item() - keep) < 0.005
 
 
-def test_training_dropout_is_applied_and_scaled():
+def test_training_dropout_is_applied():
     m, x = make(), batch()
     m.train()
     a, b = m.encode(x, causal=False), m.encode(x, causal=False)
     assert not torch.allclose(a, b)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.2])
+def test_byte_dropout_zeroes_with_rate_p_and_scales_the_rest_by_1_over_1_minus_p(p):
+    torch.manual_seed(0)
+    x = torch.full((400, 500), 3.0)
+    y = byte_dropout(x, p, training=True)
+    kept = y != 0
+    assert abs(1 - kept.float().mean().item() - p) < 0.005  # dropped with probability p
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 3.0 / (1 - p)))  # survivors scaled exactly
+    assert abs(y.mean().item() - 3.0) < 0.03  # so the expectation is unchanged
+    assert torch.equal(byte_dropout(x, p, training=False), x)
+
+
+def test_speed_flags_swap_only_the_package_dropout_and_set_fused_attention():
+    fast, plain = make(True), make(False)
+    assert {type(m) for m in fast.modules() if isinstance(m, torch.nn.Dropout)} == {ByteDropout}
+    assert {type(m) for m in plain.modules() if isinstance(m, torch.nn.Dropout)} == {Dropout}
+    assert all(b.attention.fused for b in fast.blocks) and not any(b.attention.fused for b in plain.blocks)
+    other = torch.nn.Sequential(torch.nn.Dropout(0.5))  # a foreign dropout (Caser's) is left alone
+    apply_speed_flags(other, Config())
+    assert type(other[0]) is torch.nn.Dropout

@@ -6,7 +6,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from s3rec_lite import plots  # noqa: E402
+from s3rec_lite.book import plots  # noqa: E402
 from s3rec_lite.model import attention_mask  # noqa: E402
 
 
@@ -69,7 +69,7 @@ def test_setting_comparison():
 
 
 def test_names_are_not_shadowed_by_other_plot_modules():
-    from s3rec_lite.plots import model_plots
+    from s3rec_lite.book.plots import model_plots
 
     for name in model_plots.__all__:
         assert getattr(plots, name) is getattr(model_plots, name), f"plots.{name} is shadowed by another module"

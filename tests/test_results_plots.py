@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from s3rec_lite import experiments, plots, reference  # noqa: E402
+from s3rec_lite import experiments, reference
+from s3rec_lite.book import plots  # noqa: E402
 from s3rec_lite.errors import S3RecError  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "results"

@@ -6,8 +6,8 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from s3rec_lite import infonce_demo, widgets  # noqa: E402
-from s3rec_lite.plots import data_plots  # noqa: E402
+from s3rec_lite.book import infonce_demo, widgets  # noqa: E402
+from s3rec_lite.book.plots import data_plots  # noqa: E402
 
 
 def test_true_mi_and_infonce_bound():

@@ -9,7 +9,7 @@ M = 3 fields, with a residual connection and ReLU):
     e_m^(h) = sum_k softmax_k(<W_Q^(h) e_m, W_K^(h) e_k>) W_V^(h) e_k,   e_m' = ReLU([e_m^(1); ...; e_m^(H)] + W_Res e_m)
 
 and the score is ``w^T [e_1'; e_2'; e_3'] + b``. Following the original paper: 3 interacting layers, 2
-heads, attention size d' = 32 per head, residual connections. Field embeddings have d = ``cfg.hidden_size``
+heads, attention size d' = 32 per head, residual connections. Field embeddings have d = ``arch.hidden_size``
 (so S3-Rec's pre-trained embeddings fit them, Fig. 3); loss, optimiser and early stopping are the shared
 loop's. Unlike FM the score is not linear in ``u``, so every (user, candidate) pair is run through the
 layers (``score_all`` in chunks of items).
@@ -52,9 +52,9 @@ class InteractingLayer(nn.Module):
 class AutoInt(FM):
     zoo_name = "AutoInt"
 
-    def __init__(self, cfg, ds):
-        super().__init__(cfg, ds)
-        d, width = cfg.hidden_size, N_HEADS * HEAD_SIZE
+    def __init__(self, arch, ds):
+        super().__init__(arch, ds)
+        d, width = arch.hidden_size, N_HEADS * HEAD_SIZE
         self.layers = nn.ModuleList(InteractingLayer(d if i == 0 else width) for i in range(N_LAYERS))
         self.output = nn.Linear(3 * width, 1)  # w, b
         for module in (self.layers, self.output):

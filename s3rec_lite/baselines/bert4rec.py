@@ -11,7 +11,7 @@ Following the original paper (its Beauty settings, the sparsest of its datasets 
 an output layer GELU(W h + b) with LayerNorm, scored against the shared item embeddings plus a per-item
 bias. The optimiser, epochs and early stopping are the shared loop's.
 
-The shared loop calls :meth:`BERT4Rec.finetune_step_loss` instead of its next-item loss; the sampled
+The shared loop calls :meth:`BERT4Rec.next_item_loss` instead of its next-item loss; the sampled
 negatives it passes are not used (the Cloze loss normalises over every item).
 """
 from __future__ import annotations
@@ -50,14 +50,14 @@ def training_sequence(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 class BERT4Rec(S3RecModel):
     zoo_name = "BERT4Rec"
-    unidirectional = False
+    causal_pretraining = False
 
-    def __init__(self, cfg, ds):
-        cfg = cfg.replace(hidden_dropout=DROPOUT, attention_dropout=DROPOUT)
-        super().__init__(cfg, ds.item_vocab_size, ds.attribute_vocab_size)
-        d = cfg.hidden_size
+    def __init__(self, arch, ds):
+        arch = arch.replace(hidden_dropout=DROPOUT, attention_dropout=DROPOUT)
+        super().__init__(arch, ds.item_vocab_size, ds.attribute_vocab_size)
+        d = arch.hidden_size
         self.cloze_prob = CLOZE_PROB
-        self.output_transform = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.LayerNorm(d, eps=cfg.layer_norm_eps))
+        self.output_transform = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.LayerNorm(d, eps=arch.layer_norm_eps))
         self.output_bias = nn.Parameter(torch.zeros(ds.item_vocab_size))
         self._init_weights(self.output_transform[0])
 
@@ -72,7 +72,7 @@ class BERT4Rec(S3RecModel):
         logits[:, self.mask_id] = -torch.inf
         return logits
 
-    def finetune_step_loss(self, x, y, neg, variant="official"):
+    def next_item_loss(self, x, y, neg, variant="official"):
         """The Cloze loss: cross-entropy of each masked item against all items, averaged."""
         seq = training_sequence(x, y)  # [B, L]
         inputs, masked = cloze_mask(seq, self.cloze_prob, self.mask_id)
@@ -95,5 +95,5 @@ class BERT4Rec(S3RecModel):
 
     def next_item_logits(self, item_ids, targets, negatives):
         """BERT4Rec has no next-item loss at every position: its output at a position sees the future.
-        The shared loop calls :meth:`finetune_step_loss` instead."""
-        raise NotImplementedError("BERT4Rec trains with finetune_step_loss (the Cloze objective)")
+        The shared loop calls :meth:`next_item_loss` instead."""
+        raise NotImplementedError("BERT4Rec trains with next_item_loss (the Cloze objective)")

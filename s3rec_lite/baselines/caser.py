@@ -11,7 +11,7 @@ Their outputs are concatenated, dropped out and passed through a fully connected
 z in R^d, which scores items against a separate output embedding table plus a bias: y_i = z^T w_i + b_i.
 
 Following the original paper: W = 5 (its L), n_v = 4, n_h = 16, dropout 0.5, ReLU activations. Changes
-for the shared setup, said plainly: d = ``cfg.hidden_size`` (64, not 50, so S3-Rec's pre-trained
+for the shared setup, said plainly: d = ``arch.hidden_size`` (64, not 50, so S3-Rec's pre-trained
 embeddings fit, Fig. 3); no user embedding (the loop passes item sequences only, and the user's
 history is what the other models see too); one target per window (T = 1) with the shared loss; the
 window is slid over every position of the sequence, so each position predicts its next item.
@@ -39,9 +39,9 @@ DROPOUT = 0.5
 class Caser(WindowRecommender):
     zoo_name = "Caser"
 
-    def __init__(self, cfg, ds):
-        super().__init__(cfg, ds.item_vocab_size, ds.attribute_vocab_size)
-        d, W = cfg.hidden_size, WINDOW
+    def __init__(self, arch, ds):
+        super().__init__(arch, ds.item_vocab_size, ds.attribute_vocab_size)
+        d, W = arch.hidden_size, WINDOW
         self.window = W
         self.vertical = nn.Conv2d(1, N_VERTICAL, (W, 1))  # [N, 1, W, d] -> [N, n_v, 1, d]
         self.horizontal = nn.ModuleList(nn.Conv2d(1, N_HORIZONTAL, (h, d)) for h in range(1, W + 1))

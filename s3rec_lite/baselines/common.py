@@ -1,15 +1,9 @@
 """What every baseline shares: the interface of the shared training loop, and attribute pooling.
 
-The shared loop (:func:`s3rec_lite.train.finetune`, :func:`~s3rec_lite.train.evaluate`) needs from a model:
-
-* ``item_embeddings`` (``nn.Embedding`` over ``n_items + 2`` ids: padding 0, items, the mask token) and
-  ``mask_id``;
-* ``next_item_logits(x, y, neg) -> (pos [B, L], neg [B, L])``: a score for the true next item and one
-  sampled item at every position (Eq. 9 and 18 of the S3-Rec paper);
-* ``user_representation(x) -> [B, d]``, ``score_candidates(hidden, candidates)`` and ``score_all(hidden)``.
-
-:class:`SequentialRecommender` provides all of that from one method, ``encode(ids, causal, last_only)``
-(``[B, L] -> [B, L, d]``, or ``[B, d]`` with ``last_only``), the one a subclass writes. Pre-training with
+The shared loop (:func:`s3rec_lite.train.finetune`, :func:`~s3rec_lite.train.evaluate`) needs from a model
+the :class:`~s3rec_lite.recommender.Recommender` interface, which provides everything from one method,
+``encode(ids, causal, last_only)`` (``[B, L] -> [B, L, d]``, or ``[B, d]`` with ``last_only``), the one a
+subclass writes. Pre-training with
 the four S3-Rec objectives (:func:`s3rec_lite.train.pretrain`) also uses ``encode`` (with
 ``causal=False``, which unidirectional models ignore), ``heads`` and ``attribute_embeddings``:
 ``pretrainable=True`` adds those (``attributes=True`` only the attribute embeddings).
@@ -24,66 +18,28 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..config import Config
-from ..model import init_weights
+from ..recommender import Recommender
 
 OBJECTIVE_HEADS = ("aap", "mip", "map", "sp")
 
 
-class SequentialRecommender(nn.Module):
-    """Base class: item embeddings, weight initialisation and the scoring interface of the shared loop.
+class SequentialRecommender(Recommender):
+    """Base class of the baselines: a :class:`~s3rec_lite.recommender.Recommender` (item embeddings, the
+    scoring interface of the shared loop) that may also carry what pre-training needs.
 
-    Scores are dot products with the item embedding table, ``e_i^T h`` (Eq. 9), as in S3-Rec.
-    ``unidirectional = True`` says the encoder only looks at the past; the pre-training loop then encodes
-    causally (the S3-Rec paper keeps unidirectional models unidirectional when it pre-trains them, Fig. 3).
+    ``attributes=True`` adds the attribute embeddings; ``pretrainable=True`` adds them and the four objective
+    heads, so that the S3-Rec objectives can pre-train the model (Fig. 3). Baselines are unidirectional unless
+    they say otherwise (``causal_pretraining``).
     """
 
-    zoo_name = "?"
-    unidirectional = True
-    trainable = True
-
-    def __init__(self, cfg: Config, item_vocab_size: int, attribute_vocab_size: int, attributes: bool = False,
+    def __init__(self, arch, item_vocab_size: int, attribute_vocab_size: int, attributes: bool = False,
                  pretrainable: bool = False):
-        super().__init__()
-        self.cfg = cfg
-        d = cfg.hidden_size
-        self.item_vocab_size, self.attribute_vocab_size = item_vocab_size, attribute_vocab_size
-        self.item_embeddings = nn.Embedding(item_vocab_size, d, padding_idx=0)  # E_I
+        super().__init__(arch, item_vocab_size, attribute_vocab_size)
+        d = self.arch.hidden_size
         if attributes or pretrainable:
             self.attribute_embeddings = nn.Embedding(attribute_vocab_size, d, padding_idx=0)  # E_A
         if pretrainable:
             self.heads = nn.ModuleDict({name: nn.Linear(d, d) for name in OBJECTIVE_HEADS})  # W_AAP ... W_SP
-
-    def _init_weights(self, module):
-        """N(0, init_std) weights, zero biases, LayerNorm at identity (as S3RecModel)."""
-        init_weights(module, self.cfg.init_std)
-
-    @property
-    def mask_id(self) -> int:
-        return self.item_vocab_size - 1
-
-    def encode(self, item_ids: torch.Tensor, causal: bool = True, last_only: bool = False) -> torch.Tensor:
-        raise NotImplementedError
-
-    # --- the interface of the shared loop ----------------------------------------------------------
-    def score_candidates(self, hidden: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-        """hidden [B, d], candidates [B, C] -> scores [B, C] (Eq. 9)."""
-        return torch.einsum("bcd,bd->bc", self.item_embeddings(candidates), hidden)
-
-    def score_all(self, hidden: torch.Tensor) -> torch.Tensor:
-        """hidden [B, d] -> scores [B, V]."""
-        return hidden @ self.item_embeddings.weight.T
-
-    def next_item_logits(self, item_ids, targets, negatives):
-        """item_ids, targets, negatives [B, L] -> (pos_logits, neg_logits), each [B, L]."""
-        hidden = self.encode(item_ids, causal=True)  # [B, L, d]
-        pos = (hidden * self.item_embeddings(targets)).sum(-1)
-        neg = (hidden * self.item_embeddings(negatives)).sum(-1)
-        return pos, neg
-
-    def user_representation(self, item_ids: torch.Tensor) -> torch.Tensor:
-        """[B, L] -> [B, d]: the output at the newest position."""
-        return self.encode(item_ids, causal=True, last_only=True)
 
 
 class AttributeTable(nn.Module):
@@ -194,23 +150,16 @@ class BorrowsS3RecEmbeddings:
     """Mixin for Fig. 3's models whose architecture does not fit the self-supervised objectives (Caser,
     AutoInt): as in the S3-Rec paper, only their embedding layers start from S3-Rec's pre-trained ones.
 
-    ``borrowed``: pairs (this model's ``nn.Embedding`` attribute, the S3-Rec model's) to copy.
-    :func:`s3rec_lite.train.pretrain` calls :meth:`pretrain_stage` in place of its own loop."""
+    ``borrowed``: pairs (this model's ``nn.Embedding`` attribute, the S3-Rec model's) to copy. The zoo declares
+    these models ``pretrain="borrow"``: :func:`s3rec_lite.zoo.pretrain_model` pre-trains an S3-Rec network with
+    the four objectives (same seed, same settings), then copies the tables."""
 
     borrowed: tuple = (("item_embeddings", "item_embeddings"),)
 
-    def pretrain_stage(self, ds, cfg, out=None, epochs=None, save_every=0, on_epoch=None) -> list[dict]:
-        """Pre-train an S3-Rec network with the four objectives (same seed, same settings), then copy its
-        embedding tables into this model's. ``out`` keeps the S3-Rec run (resumable as any pre-training)."""
-        from ..train import build_model, pretrain
-
-        device = next(self.parameters()).device
-        donor = build_model(cfg, ds, device)
-        history = pretrain(donor, ds, cfg, out=out, epochs=epochs, save_every=save_every, on_epoch=on_epoch)
+    def borrow_from(self, donor: nn.Module) -> None:
         with torch.no_grad():
             for mine, theirs in self.borrowed:
                 getattr(self, mine).weight.copy_(getattr(donor, theirs).weight)
-        return history
 
 
 __all__ = ["SequentialRecommender", "WindowRecommender", "BorrowsS3RecEmbeddings", "AttributeTable", "left_to_right_padding", "right_to_left",

@@ -12,7 +12,7 @@ Two self-attention encoders run side by side and are joined at the end:
 
 Hyper-parameters: the FDSA paper tunes them per dataset; "following the original paper" we take its
 architecture and, like the S3-Rec authors, the shared sizes (2 blocks per encoder, 2 heads, d = 64,
-max length 50, dropout ``cfg.hidden_dropout``). The paper uses one categorical feature per item plus the
+max length 50, dropout ``arch.hidden_dropout``). The paper uses one categorical feature per item plus the
 item's text; the S3-Rec datasets give a set of attributes, which the vanilla attention pools.
 """
 from __future__ import annotations
@@ -27,18 +27,18 @@ from .common import AttributeTable, SequentialRecommender
 class FDSA(SequentialRecommender):
     zoo_name = "FDSA"
 
-    def __init__(self, cfg, ds):
-        super().__init__(cfg, ds.item_vocab_size, ds.attribute_vocab_size, attributes=True)
-        d = cfg.hidden_size
+    def __init__(self, arch, ds):
+        super().__init__(arch, ds.item_vocab_size, ds.attribute_vocab_size, attributes=True)
+        d = arch.hidden_size
         self.attributes = AttributeTable(ds.item_attributes, ds.item_vocab_size)
         self.attribute_scorer = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 1))  # vanilla attention
-        self.item_positions = nn.Embedding(cfg.max_len, d)
-        self.feature_positions = nn.Embedding(cfg.max_len, d)
-        self.item_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
-        self.feature_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
-        self.dropout = Dropout(cfg.hidden_dropout, cfg.fast)
-        self.item_blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.num_layers))
-        self.feature_blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.num_layers))
+        self.item_positions = nn.Embedding(arch.max_len, d)
+        self.feature_positions = nn.Embedding(arch.max_len, d)
+        self.item_norm = nn.LayerNorm(d, eps=arch.layer_norm_eps)
+        self.feature_norm = nn.LayerNorm(d, eps=arch.layer_norm_eps)
+        self.dropout = Dropout(arch.hidden_dropout)
+        self.item_blocks = nn.ModuleList(Block(arch) for _ in range(arch.num_layers))
+        self.feature_blocks = nn.ModuleList(Block(arch) for _ in range(arch.num_layers))
         self.output = nn.Linear(2 * d, d)  # W_O over [item ; feature]
         self.apply(self._init_weights)
 

@@ -12,7 +12,7 @@ With three fields the pairwise part is ``<u, v_j> + <u, a_j> + <v_j, a_j>``, so
 ``score(u, j) = w_0 + w_j + <u, v_j + a_j> + <v_j, a_j>``, linear in ``u``: it plugs into the shared
 loop's ``score_candidates(hidden, candidates)`` with ``hidden = u``. Terms that depend on the user only
 (the history's own interactions) are the same for every candidate and are left out. The order of the
-history is ignored, which is the point of this baseline. d = ``cfg.hidden_size``; loss, optimiser and
+history is ignored, which is the point of this baseline. d = ``arch.hidden_size``; loss, optimiser and
 early stopping are the shared loop's.
 """
 from __future__ import annotations
@@ -26,9 +26,9 @@ from .common import AttributeTable, SequentialRecommender
 class FM(SequentialRecommender):
     zoo_name = "FM"
 
-    def __init__(self, cfg, ds):
-        super().__init__(cfg, ds.item_vocab_size, ds.attribute_vocab_size, attributes=True)
-        d = cfg.hidden_size
+    def __init__(self, arch, ds):
+        super().__init__(arch, ds.item_vocab_size, ds.attribute_vocab_size, attributes=True)
+        d = arch.hidden_size
         self.attributes = AttributeTable(ds.item_attributes, ds.item_vocab_size)
         self.history_embeddings = nn.Embedding(ds.item_vocab_size, d)  # an item as a feature of the user
         self.item_bias = nn.Embedding(ds.item_vocab_size, 1)  # w_j

@@ -4,7 +4,7 @@ and GRU4Rec_F, its variant with item attributes (Table 2 of the S3-Rec paper).
 As the S3-Rec paper does, the GRU reads item *embeddings* (the original reads one-hot vectors). From the
 original paper: one GRU layer, dropout 0.5 on its input, the final hidden state (here every step's) as
 the user's state. From the S3-Rec setup, so every model is compared on equal terms: embedding and hidden
-size d = ``cfg.hidden_size`` (64), Adam, the shared fine-tuning loss, early stopping and evaluation. The
+size d = ``arch.hidden_size`` (64), Adam, the shared fine-tuning loss, early stopping and evaluation. The
 GRU's output at each step is projected back to d and scored against the item embeddings (Eq. 9).
 
 GRU4Rec_F concatenates each item's embedding with the mean of its attributes' embeddings (the S3-Rec
@@ -31,14 +31,14 @@ class GRU4Rec(SequentialRecommender):
     zoo_name = "GRU4Rec"
     use_attributes = False
 
-    def __init__(self, cfg, ds, pretrainable: bool = False):
+    def __init__(self, arch, ds, pretrainable: bool = False):
         # pretrainable: attribute embeddings and the objective heads, for pre-training (Fig. 3)
-        super().__init__(cfg, ds.item_vocab_size, ds.attribute_vocab_size, attributes=self.use_attributes,
+        super().__init__(arch, ds.item_vocab_size, ds.attribute_vocab_size, attributes=self.use_attributes,
                          pretrainable=pretrainable)
-        d = cfg.hidden_size
+        d = arch.hidden_size
         if self.use_attributes:
             self.attributes = AttributeTable(ds.item_attributes, ds.item_vocab_size)
-        self.input_dropout = Dropout(cfg.hidden_dropout, cfg.fast)  # 0.5, as the original paper's best runs
+        self.input_dropout = Dropout(arch.hidden_dropout)  # 0.5, as the original paper's best runs
         self.gru = nn.GRU(2 * d if self.use_attributes else d, d, num_layers=1, batch_first=True)
         self.output = nn.Linear(d, d)  # back to the item-embedding space
         self.apply(self._init_weights)

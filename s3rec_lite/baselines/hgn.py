@@ -10,7 +10,7 @@ The last ``W`` items (embeddings ``E`` [W, d]) pass two gates, then are pooled:
 
 Following the original paper: window W = 5 (its L for the Amazon data), sigmoid gates, the item-item
 product. Changes for the shared setup: no user embedding (the loop passes item sequences only; the user
-terms ``u W_g2`` and ``u^T q_j`` are dropped), d = ``cfg.hidden_size``, one target per window (T = 1) with
+terms ``u W_g2`` and ``u^T q_j`` are dropped), d = ``arch.hidden_size``, one target per window (T = 1) with
 the shared loss, Adam; the window slides over every position, so each position predicts its next item.
 """
 from __future__ import annotations
@@ -26,9 +26,9 @@ WINDOW = 5  # L in the HGN paper (Amazon datasets)
 class HGN(WindowRecommender):
     zoo_name = "HGN"
 
-    def __init__(self, cfg, ds):
-        super().__init__(cfg, ds.item_vocab_size, ds.attribute_vocab_size)
-        d = cfg.hidden_size
+    def __init__(self, arch, ds):
+        super().__init__(arch, ds.item_vocab_size, ds.attribute_vocab_size)
+        d = arch.hidden_size
         self.window = WINDOW
         self.feature_gate = nn.Linear(d, d)  # W_1, b_1
         self.instance_gate = nn.Linear(d, 1)  # w_2, b_2

@@ -22,8 +22,8 @@ class PopRec(SequentialRecommender):
     zoo_name = "PopRec"
     trainable = False
 
-    def __init__(self, cfg, ds):
-        super().__init__(cfg, ds.item_vocab_size, ds.attribute_vocab_size)
+    def __init__(self, arch, ds):
+        super().__init__(arch, ds.item_vocab_size, ds.attribute_vocab_size)
         self.item_embeddings.weight.requires_grad_(False)  # interface only; never used for scores
         train_users = range(ds.num_users) if ds.train_users is None else ds.train_users
         counts = np.zeros(ds.item_vocab_size, dtype=np.float32)

@@ -11,7 +11,7 @@ LayerNorm and dropout, and the same self-attention blocks.
 
 Fig. 3, pre-training other models: SASRec is unidirectional (causal attention), and the S3-Rec paper
 keeps unidirectional models unidirectional when it pre-trains them. "SASRec+pretrain" and
-"SASRec_F+pretrain" set ``unidirectional = True``, which :func:`s3rec_lite.train.pretrain` reads to encode
+"SASRec_F+pretrain" set ``causal_pretraining = True``, which :func:`s3rec_lite.train.pretrain` reads to encode
 causally; "S3-Rec" itself is the same network pre-trained bidirectionally.
 """
 from __future__ import annotations
@@ -23,22 +23,22 @@ from ..model import S3RecModel
 from .common import AttributeTable
 
 
-def sasrec_unidirectional(cfg, ds) -> S3RecModel:
+def sasrec_unidirectional(arch, ds) -> S3RecModel:
     """S3-Rec's network, marked unidirectional: pre-training attends causally, as fine-tuning does."""
-    model = S3RecModel(cfg, ds.item_vocab_size, ds.attribute_vocab_size)
-    model.unidirectional = True
+    model = S3RecModel(arch, ds.item_vocab_size, ds.attribute_vocab_size)
+    model.causal_pretraining = True
     model.zoo_name = "SASRec+pretrain"
     return model
 
 
 class SASRecF(S3RecModel):
     zoo_name = "SASRec_F"
-    unidirectional = True
+    causal_pretraining = True
 
-    def __init__(self, cfg, ds):
-        super().__init__(cfg, ds.item_vocab_size, ds.attribute_vocab_size)
+    def __init__(self, arch, ds):
+        super().__init__(arch, ds.item_vocab_size, ds.attribute_vocab_size)
         self.attributes = AttributeTable(ds.item_attributes, ds.item_vocab_size)
-        self.input_projection = nn.Linear(2 * cfg.hidden_size, cfg.hidden_size)  # W_F: [e_i ; attrs] -> d
+        self.input_projection = nn.Linear(2 * arch.hidden_size, arch.hidden_size)  # W_F: [e_i ; attrs] -> d
         self._init_weights(self.input_projection)
 
     def embed(self, item_ids: torch.Tensor) -> torch.Tensor:

@@ -16,8 +16,8 @@ import time
 import ipywidgets as W
 import numpy as np
 
-from .config import PAPER_WEIGHTS, preset
-from .data import make_synthetic
+from ..config import PAPER_WEIGHTS, preset
+from ..data import make_synthetic
 from .infonce_demo import single_thread
 
 __all__ = ["TINY_DATA", "tiny_config", "run_tiny_experiment", "single_thread", "PretrainExplorer", "InfoNCEExplorer"]
@@ -46,7 +46,7 @@ def _tiny_dataset(items: tuple):
 
 
 def _finetune_from(cfg, ds, pretrain_first: bool):
-    from .train import build_model, finetune, pretrain, seed_everything
+    from ..train import build_model, finetune, pretrain, seed_everything
 
     with single_thread():
         seed_everything(cfg.seed)
@@ -57,7 +57,7 @@ def _finetune_from(cfg, ds, pretrain_first: bool):
 
 @functools.lru_cache(maxsize=8)
 def _baseline(cfg_json: str, data_items: tuple) -> dict:
-    from .config import Config
+    from ..config import Config
     import json
 
     cfg = Config.from_dict(json.loads(cfg_json))

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from . import COLORS, color, style
+from .style import COLORS, color, style
 
 __all__ = [
     "attention_heatmap", "attention_heads", "attention_masks", "activation_functions", "learning_curve", "masking_picture",

@@ -14,11 +14,11 @@ import math
 import numpy as np
 import torch
 
-from .batches import PretrainBatch, PretrainCorpus
-from .config import Config
-from .data import SequenceDataset
-from .model import S3RecModel, attention_mask
-from .train import active_objectives, build_model, finetune, pretrain_step, seed_everything
+from ..batches import PretrainBatch, PretrainCorpus
+from ..config import Config
+from ..data import SequenceDataset
+from ..model import S3RecModel, attention_mask
+from ..train import active_objectives, build_model, finetune, pretrain_step, seed_everything
 
 
 # ------------------------------------------------------------------------------------------------
@@ -158,7 +158,3 @@ def count_parameters(model: torch.nn.Module) -> dict[str, int]:
         out[part] = out.get(part, 0) + p.numel()
     out["total"] = int(sum(out.values()))
     return out
-
-
-def as_numpy(t) -> np.ndarray:
-    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import S3RecError
+from ..errors import S3RecError
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -42,7 +42,7 @@ CSV_FIELDS = ["student", "assignment", "test", "points", "max_points", "feedback
 
 def default_source() -> Path:
     """``book/assignments`` of the checkout this package was imported from."""
-    return Path(__file__).resolve().parent.parent / "book" / "assignments"
+    return Path(__file__).resolve().parents[2] / "book" / "assignments"
 
 
 def _nbformat():
@@ -220,7 +220,7 @@ def execute(nb, timeout: int = 300, cwd: str | None = None):
 
     os.environ.setdefault("S3REC_MODE", "fast")
     # the kernel imports the same s3rec_lite as the grader, installed or not
-    here = str(Path(__file__).resolve().parent.parent)
+    here = str(Path(__file__).resolve().parents[2])
     paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
     if here not in paths:
         os.environ["PYTHONPATH"] = os.pathsep.join([here] + [p for p in paths if p])

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .. import reference
-from ..errors import S3RecError
+from ... import reference
+from ...errors import S3RecError
 
 __all__ = [
     "results_label", "provenance_frame", "table2_frame", "table2_display", "plot_table2", "ablation_frame",
@@ -27,13 +27,13 @@ FULL = ("HR@5", "NDCG@5", "HR@10", "NDCG@10", "HR@20", "NDCG@20")
 
 
 def _root(results_root):
-    from ..experiments import DEFAULT_RESULTS
+    from ...experiments import DEFAULT_RESULTS
 
     return Path(results_root) if results_root is not None else DEFAULT_RESULTS
 
 
 def _load(experiment: str, preset: str, results_root) -> list[dict]:
-    from ..experiments import load_results
+    from ...experiments import load_results
 
     runs = load_results(experiment, preset, _root(results_root))
     if not runs:
@@ -45,13 +45,13 @@ def _load(experiment: str, preset: str, results_root) -> list[dict]:
 
 
 def _style():
-    from . import style
+    from .style import style
 
     style()
 
 
 def _color(name):
-    from . import color
+    from .style import color
 
     return color(name)
 

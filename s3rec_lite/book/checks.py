@@ -24,9 +24,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import metrics as _metrics
-from . import model as _model
-from . import objectives as _objectives
+from .. import metrics as _metrics
+from .. import model as _model
+from .. import objectives as _objectives
 
 __all__ = [
     "CheckFailed", "CheckResult", "check_attention_mask", "check_attention", "check_rank", "check_metrics",
@@ -44,9 +44,6 @@ class CheckResult:
     name: str
     cases: int
     details: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return True
 
     def __repr__(self) -> str:
         return f"CheckResult({self.name!r}, cases={self.cases})"
@@ -184,7 +181,7 @@ def check_attention(student_fn: Callable, seed: int = 0) -> CheckResult:
         for causal in (False, True):
             case = f"B={B}, h={h}, L={L}, d_k={dk}, lengths={lengths}, causal={causal}"
             mask = _model.attention_mask(ids, causal)
-            ref = _model.scaled_dot_product_attention(q, k, v, mask, 0.0, False)
+            ref = _model.scaled_dot_product_attention(q, k, v, mask)
             got = _as_tensor(name, _call(name, student_fn, q.clone(), k.clone(), v.clone(), mask.clone()), "the output")
             if tuple(got.shape) != tuple(ref.shape):
                 raise CheckFailed(f"{name}, case {case}: output has shape {list(got.shape)}, expected "
@@ -572,10 +569,10 @@ def check_objective(name: str, seed: int = 0) -> CheckResult:
     """A registered objective (``@register_objective(name)``) must return a finite scalar loss on real
     pre-training batches (including one-item prefixes), send a gradient into the model, and change when
     the batch changes."""
-    from .batches import PretrainCorpus
-    from .config import preset
-    from .data import make_synthetic
-    from .train import build_model, pretrain_losses, seed_everything
+    from ..batches import PretrainCorpus
+    from ..config import preset
+    from ..data import make_synthetic
+    from ..train import build_model, pretrain_losses, seed_everything
 
     check = "check_objective"
     if name not in _objectives.OBJECTIVES:

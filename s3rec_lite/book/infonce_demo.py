@@ -21,7 +21,7 @@ import math
 import numpy as np
 import torch
 
-from .objectives import infonce
+from ..objectives import infonce
 
 __all__ = [
     "true_mi", "sample_correlated_gaussians", "optimal_critic", "infonce_estimate", "fit_bilinear_critic",

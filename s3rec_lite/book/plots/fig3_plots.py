@@ -13,7 +13,7 @@ def other_models_frame(preset: str = "tiny", results_root=None, metric: str = "N
     """One row per (dataset, model, pre-trained?): mean and std of the test ``metric`` over seeds."""
     import pandas as pd
 
-    from .experiment import FIG3_PAIRS
+    from ...experiments import FIG3_PAIRS
 
     runs = _load(preset, results_root)
     base_of = {m: base for base, pre in FIG3_PAIRS for m in (base, pre)}
@@ -35,8 +35,8 @@ def plot_other_models(preset: str = "tiny", results_root=None, metric: str = "ND
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from ..plots import color, style
-    from ..plots.results_plots import results_label
+    from .style import color, style
+    from .results_plots import results_label
 
     style()
     runs = _load(preset, results_root)
@@ -63,8 +63,8 @@ def plot_other_models(preset: str = "tiny", results_root=None, metric: str = "ND
 
 
 def _load(preset, results_root):
-    from ..errors import S3RecError
-    from ..experiments import DEFAULT_RESULTS, load_results
+    from ...errors import S3RecError
+    from ...experiments import DEFAULT_RESULTS, load_results
 
     root = DEFAULT_RESULTS if results_root is None else results_root
     runs = load_results("other_models", preset, root)

@@ -17,7 +17,7 @@ __all__ = [
 def _fig(*args, **kwargs):
     import matplotlib.pyplot as plt
 
-    from . import style
+    from .style import style
 
     style()
     return plt.subplots(*args, **kwargs)
@@ -43,7 +43,7 @@ def dataset_stats_table(datasets):
 def plot_length_distributions(datasets, max_len: int = 50):
     """Histogram (log-spaced bins) of each dataset's sequence lengths, with the model's window ``max_len``."""
     fig, ax = _fig(figsize=(7.0, 3.8))
-    from . import COLORS
+    from .style import COLORS
 
     longest = max(max(len(s) for s in ds.sequences) for ds in datasets)
     bins = np.unique(np.logspace(np.log10(5), np.log10(longest + 1), 40).astype(int))
@@ -67,7 +67,7 @@ def plot_leave_one_out(sequence, max_len: int = 50, user: str = "user"):
     seq = np.asarray(sequence)
     n = len(seq)
     fig, ax = _fig(figsize=(7.5, 2.6))
-    from . import COLORS
+    from .style import COLORS
 
     colors = [COLORS[1]] * (n - 2) + [COLORS[3], COLORS[0]]
     ax.bar(np.arange(n), np.ones(n), width=0.9, color=colors)
@@ -87,14 +87,11 @@ def plot_leave_one_out(sequence, max_len: int = 50, user: str = "user"):
 
 def toy_ranking_metrics(scores, true_index: int = 0) -> dict:
     """The rank of the true candidate (0 = top, ties counted against it) and HR@k/NDCG@k/MRR by formula."""
+    from ...metrics import metrics_from_ranks
+
     scores = np.asarray(scores, dtype=float)
     rank = int((np.delete(scores, true_index) >= scores[true_index]).sum())
-    out = {"rank": rank, "MRR": 1.0 / (rank + 1)}
-    for k in (1, 5, 10):
-        out[f"HR@{k}"] = float(rank < k)
-        if k > 1:
-            out[f"NDCG@{k}"] = 1.0 / np.log2(rank + 2) if rank < k else 0.0
-    return out
+    return {"rank": rank, **metrics_from_ranks([rank], ("MRR", "HR@1", "HR@5", "NDCG@5", "HR@10", "NDCG@10"))}
 
 
 def plot_toy_ranking(scores, true_index: int = 0, top: int = 15):
@@ -103,7 +100,7 @@ def plot_toy_ranking(scores, true_index: int = 0, top: int = 15):
     m = toy_ranking_metrics(scores, true_index)
     order = np.argsort(-scores, kind="stable")[:top]
     fig, ax = _fig(figsize=(7.0, 3.6))
-    from . import color
+    from .style import color
 
     cols = [color("S3-Rec") if i == true_index else color("PopRec") for i in order]
     ax.bar(np.arange(len(order)), scores[order], color=cols)
@@ -138,7 +135,7 @@ def plot_item_popularity(counts, name: str = ""):
 def plot_infonce_sweep(sweep: dict):
     """InfoNCE estimates vs correlation for several numbers of negatives, the true MI and each log N ceiling."""
     fig, ax = _fig(figsize=(7.0, 4.0))
-    from . import COLORS
+    from .style import COLORS
 
     ax.plot(sweep["rho"], sweep["true_mi"], color="k", lw=2, label="true MI  $-\\frac{d}{2}\\log(1-\\rho^2)$")
     for i, K in enumerate(sweep["negatives"]):
@@ -188,7 +185,7 @@ def plot_book_map():
     import matplotlib.patches as mpatches
 
     fig, ax = _fig(figsize=(10.0, 4.8))
-    from . import COLORS
+    from .style import COLORS
 
     x0, width, gap = 0.0, 1.25, 0.3
     centers = []
@@ -224,7 +221,7 @@ def plot_pretrain_history(history, ax=None):
         fig, ax = _fig()
     else:
         fig = ax.figure
-    from . import COLORS
+    from .style import COLORS
 
     keys = [k for k in ("aap", "mip", "map", "sp") if history and k in history[0]]
     epochs = [r["epoch"] + 1 for r in history]
@@ -245,7 +242,7 @@ def plot_finetune_history(runs: dict, metric: str = "NDCG@10", ax=None):
         fig, ax = _fig()
     else:
         fig = ax.figure
-    from . import color
+    from .style import color
 
     for name, res in runs.items():
         h = res["history"]
