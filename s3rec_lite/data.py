@@ -36,30 +36,40 @@ _R = {
         "attr": ("data/Beauty_item2attributes.json", 305674, "129e40f67486f6877eff0f5318cfa8530ee8ac23d8b0d1de04e1bb7a2ba0b2d4", "805189e7a6dd1005ef38344f5d556f27b8dc240f"),
         "sample": ("data/Beauty_sample.txt", None, None, "a516bb7a9ccaabadbb13be731382f30bd977c7a8"),
         "checkpoint": ("reproduce/Beauty-epochs-150.pt", 3750013, "a196408d383719bccd1898b5f3f879bd2cdf6490ad9ee21ce0291cae97bd0508", "8734c2dae423caab5b197f157581b9e07508fdeb"),
+        "log_sasrec": ("reproduce/Finetune_sample-Beauty-0.txt", 23210, '7a8e919f3343b72e433d3e2f7700fed5220fd394f8104b673a3a372014faffb9', "a12ac7f1b11219af3a459a519d427cae9c913359"),
+        "log_s3rec": ("reproduce/Finetune_sample-Beauty-150.txt", 14354, 'b1ef40611e6ceb84965a14c2989364aea2d43e1db808803253a0c131c4a06939', "ffa00430e69f31ae4770da149f6c0d20b288dd68"),
     },
     "Sports_and_Outdoors": {
         "seq": ("data/Sports_and_Outdoors.txt", 1707483, "2a095e0648872beb9982408958290f5d655db5be2911c3756b5446de9f0b8de2", "50a7023ca502b42eb0e840c603abda6e851b2018"),
         "attr": ("data/Sports_and_Outdoors_item2attributes.json", 653780, "7fb10733ac4f1811384a52144cdefa7fcc7536fa80a7232c5da9bd789155c34b", "7c2e9a40c6534163fd8d6d1e3abfbfb860f137b6"),
         "sample": ("data/Sports_and_Outdoors_sample.txt", None, None, "17dc8cab2b54c6ee0ba1dc9d5cc273e70427e81b"),
         "checkpoint": ("reproduce/Sports_and_Outdoors-epochs-100.pt", None, None, "eef60bee9360ad233a005ddde63f62d7c547b840"),
+        "log_sasrec": ("reproduce/Finetune_sample-Sports_and_Outdoors-0.txt", 14846, None, "253637128548c65eeb8f5230ea3d22b8295f6b36"),
+        "log_s3rec": ("reproduce/Finetune_sample-Sports_and_Outdoors-100.txt", 11396, None, "2472880d7328648d4434dccfed78824845a8a207"),
     },
     "Toys_and_Games": {
         "seq": ("data/Toys_and_Games.txt", 922166, "176c680c688d497598c4a89a03b402c0fe78d795e5db335c2e78dd5f2d778a3f", "5459307b30f65949605b34d350bfad37586a1b97"),
         "attr": ("data/Toys_and_Games_item2attributes.json", 327536, "d371acd25101eedac04afc727626464b7acec770c4eda708705d51eb76eb1ad0", "d13b361c07f57fc032014b86a0723461bbc8e30d"),
         "sample": ("data/Toys_and_Games_sample.txt", None, None, "97e609efc6228cc342df2ce480bebec4b7c3911b"),
         "checkpoint": ("reproduce/Toys_and_Games-epochs-150.pt", 3804543, None, "c6fe8b360a2df9a010aca8e538fc0e849ba023b3"),
+        "log_sasrec": ("reproduce/Finetune_sample-Toys_and_Games-0.txt", 13525, None, "e9e8e486ea78b0e3c9fd9729b997ad8b032f869a"),
+        "log_s3rec": ("reproduce/Finetune_sample-Toys_and_Games-150.txt", 17635, None, "6e29bf19430a433f63296617a9e9bc8865f8027b"),
     },
     "Yelp": {
         "seq": ("data/Yelp.txt", 1814224, "724b219106b81dd2349027da997334ddb6da9fe2f152ad6e0d97a93170f7caed", "d0f642c11487b3bcb515249d676aa1e37a1bb99e"),
         "attr": ("data/Yelp_item2attributes.json", 600360, "f25acd5e1e680e0b22fd4e3f4fb6be4b2a7461e9222610616e3e1ee6702dd58d", "0fa737fd1add345f852c5b789ebcbd57b8fb0282"),
         "sample": ("data/Yelp_sample.txt", None, None, "fbd75af7efe10bab288245c0d4a54ca3bf2faa3b"),
         "checkpoint": ("reproduce/Yelp-epochs-100.pt", None, None, "c0dece4a4ddf14016066ab194eb021fac5460d1d"),
+        "log_sasrec": ("reproduce/Finetune_sample-Yelp-0.txt", 13475, None, "de470f283ad1c17556c6d6a17bb3a6733059c341"),
+        "log_s3rec": ("reproduce/Finetune_sample-Yelp-100.txt", 36069, None, "315f8c8cc97df734d0216c5e253057ce12531a72"),
     },
     "LastFM": {
         "seq": ("data/LastFM.txt", 239312, "9ded486adb5b0fe9dc761950afa0a9a05e93ff018992e0c52bf11afec529f802", "3c46bd58d4c8582d0496fe42570af06d977b58db"),
         "attr": ("data/LastFM_item2attributes.json", 524368, "a4ccd678dc9ff6d43fe5073f491db5c9b02eb98dfa4f8c0382913a784be217ef", "468fb72c2fc155ad6df7feda7077901ff79c7870"),
         "sample": ("data/LastFM_sample.txt", 511746, "60194cc2e4fd1aa8b5dc8872e1f3af9c6abd09c39d478d3df9337cb97e6e2f0d", "4b4e019acf2fad7d36a706a6d1a2d574591f4c34"),
         "checkpoint": ("reproduce/LastFM-epochs-150.pt", 1521785, "7f06dc6e0756bf42defccb3317021f786a027c2e7dc9a3661c439bd9fe40a262", "bf84b1fa7d5d68c917d33b132855188c713eee1e"),
+        "log_sasrec": ("reproduce/Finetune_sample-LastFM-0.txt", 21690, 'e3f9d688f8deda7a5f8d70c1875624065af9c63783943f1aed20bb53188f355a', "3fc0297781f3b2bafed4ed1f2b1b0cde3116c029"),
+        "log_s3rec": ("reproduce/Finetune_sample-LastFM-150.txt", 18024, '84ca47c03da51726ff70e30ce4c8f39f3844c2b675c3669066dcab07f40da7ff', "ac83c2e5dca4b1ce9278c849d3b532f331b08da5"),
     },
 }
 
@@ -67,7 +77,7 @@ _R = {
 @dataclass(frozen=True)
 class RemoteFile:
     dataset: str
-    kind: str  # "seq", "attr", "sample" or "checkpoint"
+    kind: str  # "seq", "attr", "sample", "checkpoint", "log_sasrec" or "log_s3rec" (fine-tuning logs)
     upstream_path: str
     size: int | None
     sha256: str | None
@@ -79,9 +89,10 @@ class RemoteFile:
 
     @property
     def filename(self) -> str:
-        # Checkpoints live in checkpoints/ as in ../shared/data/s3rec; the rest at the top level.
+        # Checkpoints and logs live in checkpoints/ and logs/ as in ../shared/data/s3rec; the rest at the top level.
         base = self.upstream_path.rsplit("/", 1)[-1]
-        return f"checkpoints/{base}" if self.kind == "checkpoint" else base
+        folder = {"checkpoint": "checkpoints/", "log_sasrec": "logs/", "log_s3rec": "logs/"}.get(self.kind, "")
+        return folder + base
 
 
 REGISTRY: dict[str, dict[str, RemoteFile]] = {
@@ -211,6 +222,29 @@ def read_sequences(path: Path, min_length: int = 3) -> tuple[np.ndarray, list[np
     if not seqs:
         raise DataFormatError(path, None, "no users in file")
     return np.asarray(users, dtype=np.int64), seqs
+
+
+def read_finetune_log(path: Path) -> dict:
+    """The authors' fine-tuning log (``Finetune_sample-NAME-{0,150}.txt``): ``{"valid": [per-epoch dicts with
+    epoch, HR@1, HR@5, NDCG@5, HR@10, NDCG@10, MRR], "test": {...}}`` (their HIT@k is our HR@k)."""
+    import ast
+
+    rows = []
+    for line_no, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.startswith("{'Epoch'"):
+            continue
+        try:
+            d = ast.literal_eval(line)
+        except (ValueError, SyntaxError):
+            raise DataFormatError(f"{path}, line {line_no}: not a metrics line") from None
+        rows.append({"epoch": int(d["Epoch"]), **{k.replace("HIT", "HR"): float(v) for k, v in d.items()
+                                                  if k not in ("Epoch", "NDCG@1")}})
+    if len(rows) < 2:
+        raise DataFormatError(f"{path}: no per-epoch validation lines and test line")
+    # the file ends with the test line, written twice (once with the run's name between)
+    test = rows[-1]
+    valid = rows[:-2] if rows[-2] == test else rows[:-1]
+    return {"valid": valid, "test": {k: v for k, v in test.items() if k != "epoch"}}
 
 
 def read_item_attributes(path: Path, n_items: int) -> dict[int, list[int]]:

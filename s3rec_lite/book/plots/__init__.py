@@ -12,3 +12,4 @@ from .results_plots import *  # noqa: F401,F403  Table 2 and Figures 2-6 from th
 from .model_plots import *  # noqa: F401,F403  attention, masking, objectives (chapters 4-9, 16)
 from .data_plots import *  # noqa: E402,F401,F403
 from .fig3_plots import *  # noqa: E402,F401,F403  Fig. 3 (other models pre-trained)
+from .paper_results import *  # noqa: E402,F401,F403  the paper-scale CPU runs: Table 2 summary, the SASRec plateau

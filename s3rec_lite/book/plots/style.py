@@ -6,7 +6,7 @@ import zlib
 import matplotlib
 
 PALETTE = {
-    "S3-Rec": "#C0392B", "SASRec": "#2E86C1", "FDSA": "#7D3C98", "GRU4Rec": "#27AE60", "Caser": "#D68910",
+    "S3-Rec": "#C0392B", "S3-Rec-released": "#E67E22", "SASRec": "#2E86C1", "FDSA": "#7D3C98", "GRU4Rec": "#27AE60", "Caser": "#D68910",
     "BERT4Rec": "#17A589", "PopRec": "#7F8C8D", "paper": "#000000", "ours": "#C0392B", "authors": "#2E86C1",
 }
 COLORS = ["#C0392B", "#2E86C1", "#27AE60", "#D68910", "#7D3C98", "#17A589", "#7F8C8D", "#2C3E50"]

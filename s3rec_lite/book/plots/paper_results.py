@@ -1,0 +1,114 @@
+"""The paper-scale runs in the results chapters: a compact Table 2 per dataset (mean and standard deviation
+over seeds beside the published numbers) and the SASRec plateau (chapter 15)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ... import reference
+from .results_plots import _load, _style, reference_model, results_label
+from .style import color
+
+__all__ = ["table2_summary", "display_order", "PLATEAU_ESCAPE", "plateau_frame", "authors_curve", "plot_sasrec_plateau"]
+
+#: A SASRec run has left the early plateau (validation NDCG@10 about 0.18 on LastFM, as in the authors' log at
+#: epochs 10-20) once its validation NDCG@10 passes this level; runs that climb out end near 0.29.
+PLATEAU_ESCAPE = 0.23
+
+
+def display_order(models) -> list[str]:
+    """The paper's column order, S3-Rec-released right after S3-Rec, anything else after."""
+    order = list(reference.PAPER_MODELS)
+    order.insert(order.index("S3-Rec") + 1, "S3-Rec-released")
+    return [m for m in order if m in set(models)] + sorted(set(models) - set(order))
+
+
+def table2_summary(dataset: str, preset: str = "paper", results_root=None, metrics=("NDCG@10", "HR@10"),
+                   models=None) -> pd.DataFrame:
+    """One row per model of the paper's Table 2 (and S3-Rec-released): our test ``metrics`` as "mean ± sd"
+    over the stored seeds ("not run" where none is stored), with the paper's and the authors' repository's
+    numbers beside them."""
+    runs = [r for r in _load("table2", preset, results_root) if r["dataset"] == dataset and r.get("test")]
+    by_model: dict = {}
+    for r in runs:
+        by_model.setdefault(r["model"], []).append(r)
+    names = display_order(models or list(reference.PAPER_MODELS) + ["S3-Rec-released"])
+    rows = []
+    for m in names:
+        rs = by_model.get(m, [])
+        row = {"model": m, "seeds": len(rs)}
+        for metric in metrics:
+            v = np.array([r["test"][metric] for r in rs])
+            if len(v) == 0:
+                row[f"{metric} ours"] = "not run"
+            elif len(v) == 1:
+                row[f"{metric} ours"] = f"{v[0]:.4f}"
+            else:
+                row[f"{metric} ours"] = f"{v.mean():.4f} ± {v.std(ddof=1):.4f}"
+            for src, fn in (("paper", reference.paper_value), ("repo", reference.authors_value)):
+                ref = fn(dataset, reference_model(m), metric)
+                row[f"{metric} {src}"] = "" if ref is None else f"{ref:.4f}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+def plateau_frame(preset: str = "paper", dataset: str = "LastFM", results_root=None,
+                  experiments=("table2", "plateau")) -> pd.DataFrame:
+    """One row per stored SASRec run of ``experiments``: patience, seed, epochs run, best epoch, the best
+    validation NDCG@10, whether the run left the plateau, and its test NDCG@10."""
+    rows = []
+    for exp in experiments:
+        try:
+            runs = _load(exp, preset, results_root)
+        except Exception:  # an experiment not stored yet
+            continue
+        for r in runs:
+            if r["dataset"] != dataset or r["model"] != "SASRec" or not r.get("history"):
+                continue
+            best_valid = max(h["valid_NDCG@10"] for h in r["history"])
+            rows.append({"experiment": exp, "patience": r["config"]["patience"], "seed": r["seed"],
+                         "epochs run": r["epochs_run"], "best epoch": r["best_epoch"],
+                         "best valid NDCG@10": best_valid, "left the plateau": best_valid > PLATEAU_ESCAPE,
+                         "test NDCG@10": r["test"]["NDCG@10"]})
+    return pd.DataFrame(rows).sort_values(["patience", "seed"]).reset_index(drop=True)
+
+
+def authors_curve(dataset: str = "LastFM", which: str = "log_sasrec") -> pd.DataFrame | None:
+    """Validation metrics per epoch from the authors' released fine-tuning log (None if the file cannot be had)."""
+    from ...data import locate, read_finetune_log, verify, REGISTRY
+    from ...errors import S3RecError
+
+    try:
+        path = locate(dataset, which, progress=False)
+        verify(path, REGISTRY[dataset][which])
+    except S3RecError:
+        return None
+    return pd.DataFrame(read_finetune_log(path)["valid"])
+
+
+def plot_sasrec_plateau(preset: str = "paper", dataset: str = "LastFM", results_root=None, experiment: str = "table2"):
+    """Validation NDCG@10 per fine-tuning epoch of every stored SASRec seed of ``experiment`` (red: stopped on
+    the plateau; blue: left it), the authors' log (black) and the plateau level (dotted)."""
+    _style()
+    runs = [r for r in _load(experiment, preset, results_root) if r["dataset"] == dataset and r["model"] == "SASRec"]
+    fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    for r in sorted(runs, key=lambda r: r["seed"]):
+        y = [h["valid_NDCG@10"] for h in r["history"]]
+        left = max(y) > PLATEAU_ESCAPE
+        ax.plot(range(len(y)), y, lw=1.1, alpha=0.8, color=color("SASRec") if left else color("S3-Rec"),
+                label="ours: left the plateau" if left else "ours: stopped on it")
+        ax.plot(r["best_epoch"], y[r["best_epoch"]], "o", ms=3, color="black")
+    log = authors_curve(dataset)
+    if log is not None:
+        ax.plot(log.epoch, log["NDCG@10"], color="black", lw=2, label="authors' log (SASRec, seed 42)")
+    ax.axhline(PLATEAU_ESCAPE, ls=":", color="gray", lw=1)
+    ax.set_xlabel("fine-tuning epoch")
+    ax.set_ylabel("validation NDCG@10")
+    handles = {h.get_label(): h for h in ax.get_legend_handles_labels()[0]}
+    ax.legend(handles.values(), handles.keys(), loc="lower right")
+    patience = sorted({r["config"]["patience"] for r in runs})
+    ax.set_title(f"SASRec on {dataset}, {len(runs)} seeds, patience {patience[0] if len(patience) == 1 else patience} "
+                 f"({results_label(runs, preset)})")
+    fig.tight_layout()
+    return fig
