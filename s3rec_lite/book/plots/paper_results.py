@@ -10,7 +10,8 @@ from ... import reference
 from .results_plots import _load, _style, reference_model, results_label
 from .style import color
 
-__all__ = ["table2_summary", "display_order", "PLATEAU_ESCAPE", "plateau_frame", "authors_curve", "plot_sasrec_plateau"]
+__all__ = ["table2_summary", "display_order", "PLATEAU_ESCAPE", "plateau_frame", "authors_curve", "plot_sasrec_plateau",
+           "pending_status"]
 
 #: A SASRec run has left the early plateau (validation NDCG@10 about 0.18 on LastFM, as in the authors' log at
 #: epochs 10-20) once its validation NDCG@10 passes this level; runs that climb out end near 0.29.
@@ -112,3 +113,22 @@ def plot_sasrec_plateau(preset: str = "paper", dataset: str = "LastFM", results_
                  f"({results_label(runs, preset)})")
     fig.tight_layout()
     return fig
+
+
+def pending_status(experiment: str, preset: str, results_root=None) -> str:
+    """One plain paragraph for a results chapter: what of ``experiment`` is stored at paper scale, and how the
+    rest is made."""
+    from ...experiments import get_experiment, load_results
+
+    from .results_plots import _root
+
+    runs = load_results(experiment, preset, _root(results_root))
+    declared = get_experiment(experiment).fn(preset, None, [1, 2, 3])
+    datasets = sorted({r.dataset for r in declared})
+    how = (f"`python -m s3rec_lite experiment {experiment} --preset {preset} --datasets LastFM` on a CPU "
+           f"(scripts/campaign_cpu.sh), `--device cuda` for the paper's datasets ({', '.join(datasets)})")
+    if not runs:
+        return (f"No {experiment!r} run is stored yet at paper scale ({preset} preset): this chapter explains the "
+                f"experiment, and its tables and figures of our runs appear as they land. To make them: {how}.")
+    stored = sorted({r["dataset"] for r in runs})
+    return (f"{len(runs)} {experiment!r} runs are stored ({preset} preset, datasets {', '.join(stored)}); the rest: {how}.")
