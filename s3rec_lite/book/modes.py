@@ -1,14 +1,15 @@
-"""The book's run mode, read from one place: ``S3REC_MODE`` = ``fast`` (default) | ``cached`` | ``full``.
+"""The book's run mode, read from one place: ``S3REC_MODE`` = ``fast`` (default) | ``full``.
 
-fast    tiny runs on a CPU in seconds to minutes: what the tests, nbval and the site build use.
-cached  draw from stored results (``results/``) and never train more than a fast demo.
-full    re-run the real experiments (meant for a GPU).
+fast    the results chapters read the stored paper-scale results (``results/``, with their provenance); every
+        cell that trains is a small live run that takes seconds to a minute on a CPU. What the tests, nbval and
+        the site build use.
+full    the results chapters first run (or resume) their paper-scale experiment (meant for a GPU).
 """
 from __future__ import annotations
 
 import os
 
-MODES = ("fast", "cached", "full")
+MODES = ("fast", "full")
 
 
 def mode() -> str:
