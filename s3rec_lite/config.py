@@ -46,7 +46,12 @@ ARCH_FIELDS = tuple(f.name for f in fields(Architecture))
 
 #: The speed tricks of :mod:`s3rec_lite.fast`, one flag each. All False is the plain reference path; each
 #: trick computes the same function (the golden test checks every path against the authors' model).
+#: ``fast`` (``--no-fast``) switches these four, on by default.
 SPEED_FLAGS = ("fused_attention", "byte_dropout", "fused_adam", "sp_last_only")
+#: Speed tricks that are off unless asked for by name: the same function and the same random draws, equal in
+#: fp32 but not bit for bit, so stored results (made without them) re-run bit for bit. ``fast`` leaves them as
+#: they are, and the training fingerprint leaves them out (a run may switch them when it is resumed).
+OPT_IN_SPEED_FLAGS = ("packed_pretraining", "packed_finetuning")
 
 
 @dataclass
@@ -98,6 +103,9 @@ class Config:
     byte_dropout: bool = True  # CPU dropout masks from random bytes (torch.bernoulli_ was 45% of a step)
     fused_adam: bool = True  # Adam(fused=True) on a GPU
     sp_last_only: bool = True  # SP's three views: only the last position in the last block, not a 4B batch
+    # opt-in (not switched by ``fast``, not in the fingerprint): fp32-equal, not bit-for-bit equal
+    packed_pretraining: bool = False  # pre-training encoder on the real tokens only (CPU, S3RecModel)
+    packed_finetuning: bool = False  # fine-tuning step and evaluation encoder on the real tokens only (idem)
 
     def __post_init__(self):
         self.validate()
@@ -117,8 +125,9 @@ class Config:
             raise ConfigError(f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})")
 
     def replace(self, **overrides) -> "Config":
-        """A copy with some fields changed (unknown names raise a ConfigError). ``fast=False`` turns every
-        speed flag off (the plain reference path), ``fast=True`` on."""
+        """A copy with some fields changed (unknown names raise a ConfigError). ``fast=False`` turns the four
+        :data:`SPEED_FLAGS` off (the plain reference path), ``fast=True`` on; the opt-in flags
+        (:data:`OPT_IN_SPEED_FLAGS`) are only set by name."""
         if "fast" in overrides:
             fast = overrides.pop("fast")
             _check_type("fast", fast, bool)
@@ -135,7 +144,7 @@ class Config:
 
     @property
     def fast(self) -> bool:
-        """True when every speed flag is on."""
+        """True when the four :data:`SPEED_FLAGS` are on (the opt-in flags do not count)."""
         return all(getattr(self, k) for k in SPEED_FLAGS)
 
     def to_dict(self) -> dict:
@@ -145,7 +154,7 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
-        """From ``to_dict`` (also of older versions: their single ``fast`` flag sets every speed flag)."""
+        """From ``to_dict`` (also of older versions: their single ``fast`` flag sets the four SPEED_FLAGS)."""
         known = {f.name for f in fields(cls)}
         d = dict(d)
         if "fast" in d:
@@ -157,12 +166,16 @@ class Config:
 
         Stable across versions, so stored results keep their hashes: fields added later are left out while
         at their default (``early_stopping``), and the speed flags enter as the single ``fast`` of version 1
-        when they agree."""
+        when they agree. The opt-in flags (``packed_pretraining``, ``packed_finetuning``) are left out
+        altogether: they compute the same function with the same random draws (the same batches, equal in
+        fp32), so a run may switch them on or off when it is resumed, and its hash does not change."""
         d = self.to_dict()
         for k in ("progress", "device", "eval_batch_size", "pretrain_epochs", "finetune_epochs"):
             d.pop(k)
         if d["early_stopping"] == "MRR":
             d.pop("early_stopping")
+        for k in OPT_IN_SPEED_FLAGS:
+            d.pop(k)
         flags = [d.pop(k) for k in SPEED_FLAGS]
         if all(flags) or not any(flags):
             d["fast"] = flags[0]
@@ -228,7 +241,7 @@ def _check_field(name: str, value) -> None:
         _check_type(name, value, str)
         if not (value in ("auto", "cpu") or value.startswith("cuda")):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {value!r}")
-    elif name in SPEED_FLAGS or name == "progress":
+    elif name in SPEED_FLAGS or name in OPT_IN_SPEED_FLAGS or name == "progress":
         _check_type(name, value, bool)
 
 

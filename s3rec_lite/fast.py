@@ -1,34 +1,52 @@
 """Every speed trick of the package, in one place, each behind its own flag of :class:`~s3rec_lite.config.Config`.
 
 The model (:mod:`s3rec_lite.model`) and the objectives are written plainly; :func:`apply_speed_flags` turns a
-plainly built model into the fast one, and the training loop asks this module for the optimiser and for
-the encoding of the pre-training views. Every flag computes the same function as the plain path: the golden
-test (``tests/test_golden.py``) checks all of them against the authors' model to 1e-4.
+plainly built model into the fast one, and the training loops ask this module for the optimiser, the encoding
+of the pre-training views, the fine-tuning loss and the users' representations in evaluation. Every flag
+computes the same function as the plain path: the golden test (``tests/test_golden.py``) checks all of them
+against the authors' model to 1e-4.
 
-==================  ==========================================================================================
-flag                what it does
-==================  ==========================================================================================
-``fused_attention``  Eq. 6 by ``F.scaled_dot_product_attention`` (one kernel) wherever no attention dropout
-                     is drawn on a CPU (evaluation, or any GPU step).
-``byte_dropout``     CPU dropout masks from random bytes: ``torch.bernoulli_`` draws one 32-bit number per
-                     element and was 45% of a pre-training step; 8 draws per 64-bit number here.
-``fused_adam``       ``torch.optim.Adam(fused=True)`` on a GPU (one kernel for all parameters).
-``sp_last_only``     SP reads only the last output of its three views: encode them apart from the main view,
-                     with the last block computing the last position only (``encode(last_only=True)``).
-==================  ==========================================================================================
+======================  ======================================================================================
+flag                    what it does
+======================  ======================================================================================
+``fused_attention``     Eq. 6 by ``F.scaled_dot_product_attention`` (one kernel) wherever no attention dropout
+                        is drawn on a CPU (evaluation, or any GPU step).
+``byte_dropout``        CPU dropout masks from random bytes: ``torch.bernoulli_`` draws one 32-bit number per
+                        element and was 45% of a pre-training step; 8 draws per 64-bit number here.
+``fused_adam``          ``torch.optim.Adam(fused=True)`` on a GPU (one kernel for all parameters).
+``sp_last_only``        SP reads only the last output of its three views: encode them apart from the main
+                        view, with the last block computing the last position only (``encode(last_only=True)``).
+``packed_pretraining``  Opt-in. The pre-training encoder (:func:`encode_views`) runs on the real tokens only,
+                        packed into [N, d] (LastFM: 39% of the B x L slots), with attention per chunk of the
+                        batch sorted by length (:class:`PackPlan`). Every dropout mask is drawn over the padded
+                        shape, in the padded path's order, and gathered at the real tokens: the random stream,
+                        and so every later batch, is unchanged. S3RecModel on a CPU only; other models (and a
+                        GPU) encode plainly.
+``packed_finetuning``   Opt-in. The same for the fine-tuning loss (:func:`next_item_loss`) and the users'
+                        representations in evaluation (:func:`user_representation`; Beauty: 19% real slots).
+======================  ======================================================================================
 
-``Config(fast=False)`` (``--no-fast``) turns all four off: the plain reference path.
+``Config(fast=False)`` (``--no-fast``) turns the first four off: the plain reference path. ``fast`` does not
+switch the two packed flags: they give the same numbers in fp32 but not bit for bit (sums run in another
+order), so they stay off unless asked for, and stored results re-run bit for bit.
+
+Why packing is exact: a padding key gets -1e8 (bidirectional) or -10000 (causal) before the softmax, which is
+exactly 0 after it in fp32, and no loss or score reads the output at a padding position. The packed encoders
+return zeros there (the padded path: values that nothing reads).
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import Config
-from .model import Dropout, MultiHeadSelfAttention
+from .model import Dropout, MultiHeadSelfAttention, S3RecModel, attention_mask, scaled_dot_product_attention
+from .objectives import finetune_loss
 
 
 # ------------------------------------------------------------------------------------------------
@@ -93,21 +111,209 @@ def adam(model: nn.Module, lr: float, cfg: Config, device: torch.device) -> torc
 # ------------------------------------------------------------------------------------------------
 # sp_last_only: the pre-training views
 # ------------------------------------------------------------------------------------------------
-def encode_views(model, batch, causal: bool, needs_segments: bool, sp_last_only: bool):
+def encode_views(model, batch, causal: bool, needs_segments: bool, sp_last_only: bool, packed: bool = False):
     """The encodings the objectives read: the masked sequence [B, L, d] and, if SP is active, the last output
     of its three views (context, positive and negative segment), each [B, d].
 
     Plain: one encoder pass over all four views stacked, [4B, L]. ``sp_last_only``: the main view alone, then
-    the three SP views with the last block computing only their last position (the same numbers, less work)."""
+    the three SP views with the last block computing only their last position (the same numbers, less work).
+    ``packed`` (the flag ``packed_pretraining``): the same passes by :func:`encode_packed` (zeros at padding)."""
     B = batch.inputs.shape[0]
+    segment_views = [batch.segment_context, batch.segment_pos, batch.segment_neg] if needs_segments else []
+    encode = model.encode
+    if packed and can_pack(model) and all(packable(v, last_only=True) for v in segment_views):
+        encode = partial(encode_packed, model)
     if not needs_segments:
-        return model.encode(batch.inputs, causal=causal), None, None, None
+        return encode(batch.inputs, causal=causal), None, None, None
     if not sp_last_only:
-        views = torch.cat([batch.inputs, batch.segment_context, batch.segment_pos, batch.segment_neg])  # [4B, L]
-        encoded = model.encode(views, causal=causal)  # [4B, L, d]
+        views = torch.cat([batch.inputs, *segment_views])  # [4B, L]
+        encoded = encode(views, causal=causal)  # [4B, L, d]
         seg_ctx, seg_pos, seg_neg = encoded[B:, -1].split(B)  # each [B, d]: the output at the last position
         return encoded[:B], seg_ctx, seg_pos, seg_neg
-    hidden = model.encode(batch.inputs, causal=causal)  # [B, L, d]
-    views = torch.cat([batch.segment_context, batch.segment_pos, batch.segment_neg])  # [3B, L]
-    seg_ctx, seg_pos, seg_neg = model.encode(views, causal=causal, last_only=True).split(B)  # each [B, d]
+    hidden = encode(batch.inputs, causal=causal)  # [B, L, d]
+    views = torch.cat(segment_views)  # [3B, L]
+    seg_ctx, seg_pos, seg_neg = encode(views, causal=causal, last_only=True).split(B)  # each [B, d]
     return hidden, seg_ctx, seg_pos, seg_neg
+
+
+# ------------------------------------------------------------------------------------------------
+# packed_pretraining, packed_finetuning: the encoder on the real tokens only
+# ------------------------------------------------------------------------------------------------
+#: Attention runs per chunk of the batch sorted by length (1 chunk: 1.59x, 2: 1.91x, 4: 2.07x, 6: 2.01x the
+#: padded pre-training step on LastFM, speedlab's measurements).
+N_CHUNKS = 4
+
+
+def can_pack(model: nn.Module) -> bool:
+    """Packing replays :meth:`S3RecModel.encode` step by step: that class exactly (a subclass may change
+    ``embed`` or ``encode``: SASRec_F, BERT4Rec), with its parameters on a CPU (the masks are CPU draws)."""
+    return type(model) is S3RecModel and model.item_embeddings.weight.device.type == "cpu"
+
+
+def packable(ids: torch.Tensor, last_only: bool = False) -> bool:
+    """Whether the packed encoder gives what ``encode`` gives for ``ids`` [B, L]: some real token, and with
+    ``last_only`` a real token at every last position (the padded path's output at a padding position is a
+    well-defined value that the packed path never computes)."""
+    return bool((ids[:, -1] > 0).all()) if last_only else bool((ids > 0).any())
+
+
+# --- dropout: the padded path's masks ------------------------------------------------------------
+def draw_keep(dropout: nn.Module, shape) -> torch.Tensor | None:
+    """The bool keep-mask ``dropout`` would draw for an input of ``shape``, from the same random numbers: the
+    byte masks of :class:`ByteDropout`, or what ``F.dropout`` draws on a CPU (``native_dropout``: a bool
+    ``bernoulli_(1 - p)`` of the input's shape). None where the module is the identity (eval mode, p = 0)."""
+    if not dropout.training or dropout.p == 0.0:
+        return None
+    if isinstance(dropout, ByteDropout):
+        return keep_mask(shape, 1.0 - dropout.p, "cpu")
+    return torch.empty(shape, dtype=torch.bool).bernoulli_(1.0 - dropout.p)
+
+
+def apply_keep(x: torch.Tensor, keep: torch.Tensor | None, p: float) -> torch.Tensor:
+    """Inverted dropout with a given keep-mask (broadcastable to x), the arithmetic of :func:`byte_dropout`."""
+    if keep is None:
+        return x
+    scale = torch.tensor(1.0 / (1.0 - p), dtype=x.dtype, device=x.device)
+    return x * torch.where(keep, scale, torch.zeros_like(scale))
+
+
+def _dropout_rows(dropout: nn.Module, x: torch.Tensor, shape, rows: torch.Tensor | None) -> torch.Tensor:
+    """``dropout`` on packed rows: draw the mask of the padded ``shape`` [B, Lq, d], keep its ``rows`` (indices
+    into the flattened B x Lq slots; None: every slot), apply.  x [N, d] -> [N, d]"""
+    keep = draw_keep(dropout, shape)
+    if keep is None:
+        return x
+    keep = keep.reshape(-1, shape[-1])  # [B*Lq, d]
+    return apply_keep(x, keep if rows is None else keep[rows], dropout.p)
+
+
+# --- the plan: where the real tokens are, and the attention chunks -------------------------------
+@dataclass
+class Chunk:
+    """Sequences attended together: their slots inside the last ``width`` columns (all their real tokens)."""
+
+    seqs: torch.Tensor  # [b] which sequences of the batch
+    width: int  # w
+    slots: torch.Tensor  # [b, w] packed row of each slot; N (a zero row) at padding
+    mask: torch.Tensor  # additive attention mask of the window, [b, 1, 1, w] or (causal) [b, 1, w, w]
+
+
+class PackPlan:
+    """Packing of item ids [B, L]: the real tokens in row-major order as rows 0..N-1, and attention chunks.
+
+    The batch is sorted by span (columns from the first real token to the end; left padding: the length)
+    and cut into ``n_chunks`` chunks; each chunk attends within its last ``width`` columns only."""
+
+    def __init__(self, ids: torch.Tensor, causal: bool, n_chunks: int = N_CHUNKS):
+        B, L = ids.shape
+        real = ids > 0  # [B, L]
+        self.B, self.L = B, L
+        self.rows = real.reshape(-1).nonzero().squeeze(1)  # [N] flat slot b*L + t of each real token
+        self.positions = self.rows % L  # [N] its position t
+        self.N = N = len(self.rows)
+        slot_row = torch.full((B * L,), N, dtype=torch.long)  # slot -> packed row; N at padding
+        slot_row[self.rows] = torch.arange(N)
+        slot_row = slot_row.view(B, L)
+        self.last = slot_row[:, -1]  # [B] packed row of each last position (N where it is padding)
+        first = torch.where(real.any(1), real.int().argmax(1), torch.full((B,), L))  # [B] first real column
+        span = (L - first).tolist()
+        self.chunks: list[Chunk] = []
+        self.out_rows = torch.empty(N, dtype=torch.long)  # packed row -> row of the chunks' concatenated outputs
+        self.out_last = torch.empty(B, dtype=torch.long)  # sequence -> row of the last-query outputs
+        offset = offset_last = 0
+        for seqs in torch.argsort(torch.tensor(span), stable=True).tensor_split(n_chunks):
+            w = max((span[i] for i in seqs.tolist()), default=0)
+            if w == 0:  # empty, or sequences without real tokens (no rows, nothing to attend)
+                continue
+            slots = slot_row[seqs, L - w:]  # [b, w]
+            flat = slots.reshape(-1)
+            is_real = flat < N
+            self.out_rows[flat[is_real]] = offset + torch.arange(len(flat))[is_real]
+            self.out_last[seqs] = offset_last + torch.arange(len(seqs))
+            offset, offset_last = offset + len(flat), offset_last + len(seqs)
+            self.chunks.append(Chunk(seqs, w, slots, attention_mask(ids[seqs, L - w:], causal)))
+
+
+# --- the encoder on packed rows ------------------------------------------------------------------
+def _chunked_attention(attention: MultiHeadSelfAttention, qkv: torch.Tensor, plan: PackPlan, last_only: bool,
+                       keep_probs: torch.Tensor | None) -> torch.Tensor:
+    """Eq. 4-6 before W^O, chunk by chunk.  qkv [N, 3d] -> context [N, d] (``last_only``: [B, d]).
+
+    ``keep_probs``: the keep-mask of the padded path's attention probabilities, [B, h, L, L] ([B, h, 1, L])."""
+    d, h = qkv.shape[1] // 3, attention.num_heads
+    qkv = torch.cat([qkv, qkv.new_zeros(1, 3 * d)])  # [N + 1, 3d]: row N for the padding slots
+    outputs = []
+    for c in plan.chunks:
+        b, w = c.slots.shape
+        q, k, v = qkv[c.slots].view(b, w, 3, h, d // h).permute(2, 0, 3, 1, 4)  # each [b, h, w, d/h]
+        mask = c.mask
+        if last_only:  # only the newest position asks
+            q, mask = q[:, :, -1:], mask[:, :, -1:]  # [b, h, 1, d/h], [b, 1, 1, w]
+        dropout = None
+        if keep_probs is not None:
+            keep = keep_probs[c.seqs, :, -q.shape[2]:, plan.L - w:]  # [b, h, w or 1, w]
+            dropout = partial(apply_keep, keep=keep, p=attention.prob_dropout.p)
+        ctx = scaled_dot_product_attention(q, k, v, mask, dropout)  # Eq. 6, [b, h, w or 1, d/h]
+        outputs.append(ctx.transpose(1, 2).reshape(-1, d))  # [b * (w or 1), d]
+    return torch.cat(outputs)[plan.out_last if last_only else plan.out_rows]
+
+
+def _packed_block(block, x: torch.Tensor, plan: PackPlan, last_only: bool) -> torch.Tensor:
+    """:class:`~s3rec_lite.model.Block` on packed rows.  x [N, d] -> [N, d] (``last_only``: [B, d])."""
+    attention, (B, L), d = block.attention, (plan.B, plan.L), x.shape[1]
+    lq = 1 if last_only else L  # query positions of the padded path
+    rows = None if last_only else plan.rows  # which of its B x lq slots are computed here
+    keep_probs = draw_keep(attention.prob_dropout, (B, attention.num_heads, lq, L))
+    ctx = _chunked_attention(attention, attention.qkv(x), plan, last_only, keep_probs)
+    residual = x[plan.last] if last_only else x
+    x = block.attention_norm(residual + _dropout_rows(block.dropout, attention.out(ctx), (B, lq, d), rows))
+    return block.ffn_norm(x + _dropout_rows(block.dropout, block.ffn(x), (B, lq, d), rows))
+
+
+def packed_rows(model: S3RecModel, ids: torch.Tensor, plan: PackPlan, last_only: bool = False) -> torch.Tensor:
+    """:meth:`S3RecModel.encode` on the real tokens of ``ids`` [B, L] only, with the padded path's dropout draws.
+    -> [N, d] in ``plan.rows`` order (``last_only``: [B, d], needs every last position real)."""
+    B, L = ids.shape
+    d = model.arch.hidden_size
+    x = model.item_embeddings(ids.reshape(-1)[plan.rows]) + model.position_embeddings(plan.positions)  # [N, d]
+    x = _dropout_rows(model.embedding_dropout, model.embedding_norm(x), (B, L, d), plan.rows)
+    for i, block in enumerate(model.blocks):
+        x = _packed_block(block, x, plan, last_only and i == len(model.blocks) - 1)
+    return x
+
+
+def encode_packed(model: S3RecModel, ids: torch.Tensor, causal: bool, last_only: bool = False) -> torch.Tensor:
+    """``model.encode(ids, causal, last_only)`` by :func:`packed_rows`: [B, L, d], zeros at padding (values the
+    padded path computes and nothing reads), or [B, d]. ``model.encode`` itself where ``ids`` is not
+    :func:`packable`."""
+    if not packable(ids, last_only):
+        return model.encode(ids, causal=causal, last_only=last_only)
+    plan = PackPlan(ids, causal)
+    x = packed_rows(model, ids, plan, last_only)  # [N, d] or [B, d]
+    if last_only:
+        return x
+    B, L = ids.shape
+    return x.new_zeros(B * L, x.shape[1]).index_copy(0, plan.rows, x).view(B, L, -1)  # [B, L, d]
+
+
+def next_item_loss(model, x: torch.Tensor, y: torch.Tensor, neg: torch.Tensor, variant: str = "official",
+                   packed: bool = False) -> torch.Tensor:
+    """``model.next_item_loss(x, y, neg, variant)``; with ``packed`` (the flag ``packed_finetuning``) and an
+    S3RecModel, the same loss (Recommender.next_item_logits and finetune_loss) at the real positions only.
+    x, y, neg [B, L] -> scalar."""
+    if not (packed and can_pack(model) and packable(x)) or bool(((y > 0) & (x == 0)).any()):
+        return model.next_item_loss(x, y, neg, variant)  # (a target at a padding input: the padded path)
+    plan = PackPlan(x, causal=True)
+    hidden = packed_rows(model, x, plan)  # [N, d] F_t at the real positions
+    targets, negatives = y.reshape(-1)[plan.rows], neg.reshape(-1)[plan.rows]  # [N]
+    pos = (hidden * model.item_embeddings(targets)).sum(-1)  # [N] e_{i_{t+1}}^T F_t
+    negative = (hidden * model.item_embeddings(negatives)).sum(-1)  # [N] e_j^T F_t
+    return finetune_loss(pos, negative, targets > 0, variant)  # every target of [B, L] is among the N rows
+
+
+def user_representation(model, x: torch.Tensor, packed: bool = False) -> torch.Tensor:
+    """``model.user_representation(x)``; with ``packed`` (``packed_finetuning``) and an S3RecModel, the newest
+    position's causal output by the packed encoder.  [B, L] -> [B, d]"""
+    if packed and can_pack(model):
+        return encode_packed(model, x, causal=True, last_only=True)
+    return model.user_representation(x)

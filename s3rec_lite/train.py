@@ -20,7 +20,7 @@ from .config import Config
 from .data import SequenceDataset, Split
 from .errors import ConfigError, S3RecError
 from .metrics import FULL_METRICS, SAMPLED_METRICS, metrics_from_ranks, rank_of_first, rank_of_target
-from .fast import adam, apply_speed_flags, encode_views
+from .fast import adam, apply_speed_flags, encode_views, next_item_loss, user_representation
 from .model import S3RecModel
 from .objectives import OBJECTIVES, ObjectiveContext
 from .recommender import Recommender
@@ -113,7 +113,7 @@ def pretrain_losses(model: S3RecModel, batch, cfg: Config, attribute_matrix: tor
     needs_segments = any(OBJECTIVES[k].needs_segments for k in weights)
     # bidirectional (S3-Rec); a unidirectional model (Fig. 3: SASRec, GRU4Rec) stays unidirectional
     hidden, seg_ctx, seg_pos, seg_neg = encode_views(model, batch, model.causal_pretraining, needs_segments,
-                                                     cfg.sp_last_only)
+                                                     cfg.sp_last_only, cfg.packed_pretraining)
     ctx = ObjectiveContext(model, batch, hidden, seg_ctx, seg_pos, seg_neg, cfg.objective_variant, attribute_matrix,
                            dense=hidden.device.type == "cuda" if dense is None else dense)
     return {name: OBJECTIVES[name].fn(ctx) for name in weights}
@@ -200,9 +200,10 @@ def pretrain(
 # ------------------------------------------------------------------------------------------------
 @torch.no_grad()
 def evaluate(model: S3RecModel, split: Split, which: str = "valid", full_ranking: bool = False,
-             batch_size: int = 1024) -> dict[str, float]:
+             batch_size: int = 1024, packed: bool = False) -> dict[str, float]:
     """HR@1/5/10, NDCG@5/10 and MRR of the true item against its 99 sampled negatives (default), or
-    HR/NDCG@5/10/20 against every item with the user's history excluded (``full_ranking=True``)."""
+    HR/NDCG@5/10/20 against every item with the user's history excluded (``full_ranking=True``).
+    ``packed``: the speed flag ``packed_finetuning`` (:func:`s3rec_lite.fast.user_representation`)."""
     device = next(model.parameters()).device
     model.eval()
     inputs = torch.as_tensor(split.valid_inputs if which == "valid" else split.test_inputs)
@@ -215,7 +216,7 @@ def evaluate(model: S3RecModel, split: Split, which: str = "valid", full_ranking
     for lo in range(0, len(inputs), batch_size):
         x = inputs[lo:lo + batch_size].to(device)  # [b, L]
         ans = answers[lo:lo + batch_size].to(device)  # [b]
-        hidden = model.user_representation(x)  # [b, d]
+        hidden = user_representation(model, x, packed)  # [b, d] model.user_representation, or packed
         if full_ranking:
             scores = model.score_all(hidden)  # [b, V]
             scores[:, 0] = -torch.inf  # padding
@@ -292,17 +293,17 @@ def finetune(
             idx = order[step * B:(step + 1) * B]
             x, y = train_x[idx], train_y[idx]  # [b, L]
             neg = sample_excluding(user_items[idx], high, (x.shape[1],))  # [b, L]
-            loss = model.next_item_loss(x, y, neg, cfg.objective_variant)  # Recommender interface
+            loss = next_item_loss(model, x, y, neg, cfg.objective_variant, cfg.packed_finetuning)  # model's, or packed
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             loss_sum += loss.detach()
         train_seconds = time.perf_counter() - t0
-        valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size)
+        valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size, packed=cfg.packed_finetuning)
         row = {"epoch": epoch, "loss": loss_sum.item() / n_batches, **{f"valid_{k}": v for k, v in valid.items()}}
         watched = valid["MRR"]
         if cfg.early_stopping == "full NDCG@20":  # the authors' full-ranking script
-            valid_full = evaluate(model, split, "valid", True, cfg.eval_batch_size)
+            valid_full = evaluate(model, split, "valid", True, cfg.eval_batch_size, cfg.packed_finetuning)
             row.update({f"valid_full_{k}": v for k, v in valid_full.items()})
             watched = valid_full["NDCG@20"]
         row.update(train_seconds=train_seconds, seconds=time.perf_counter() - t0)
@@ -323,9 +324,10 @@ def finetune(
             on_epoch(row)
     if best_state is not None:
         model.load_state_dict(best_state)
-    valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size)
-    test = evaluate(model, split, "test", batch_size=cfg.eval_batch_size)
-    test_full = evaluate(model, split, "test", full_ranking=True, batch_size=cfg.eval_batch_size)
+    packed = cfg.packed_finetuning
+    valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size, packed=packed)
+    test = evaluate(model, split, "test", batch_size=cfg.eval_batch_size, packed=packed)
+    test_full = evaluate(model, split, "test", full_ranking=True, batch_size=cfg.eval_batch_size, packed=packed)
     if out:
         save_model(model, out / "finetuned.pt", ds.name, {"best_epoch": best_epoch}, cfg)
     return {"history": history, "best_epoch": best_epoch, "epochs_run": len(history), "valid": valid,

@@ -2,8 +2,9 @@
 outputs that the authors' own code gives on the same batch (``../shared/reference/golden_lastfm_official.pt``,
 made by running their ``S3RecModel`` in eval mode; REFERENCE.md describes it).
 
-Every fp32 path must agree to 1e-4 relative: the plain reference path and each speed flag. Any speed
-change to the model, the objectives or the encoder must keep this file green.
+Every fp32 path must agree to 1e-4 relative: the plain reference path and each speed flag, the opt-in packed
+flags alone and with all the others. Any speed change to the model, the objectives or the encoder must keep
+this file green.
 """
 from __future__ import annotations
 
@@ -24,8 +25,19 @@ pytestmark = pytest.mark.skipif(
     reason="the golden fixture, the released LastFM checkpoint or the LastFM data are absent",
 )
 
-# (fast, dense): the plain path; every speed flag on; the dense (static-shape, GPU-style) row selection
-PATHS = {"plain": (False, False), "fast": (True, False), "plain-dense": (False, True), "fast-dense": (True, True)}
+# (config overrides, dense): the plain path; the four `fast` flags on; each opt-in packed flag alone, and both
+# with every other flag; the dense (static-shape, GPU-style) row selection
+PACKED = {"packed_pretraining": True, "packed_finetuning": True}
+PATHS = {
+    "plain": ({"fast": False}, False),
+    "fast": ({"fast": True}, False),
+    "plain-dense": ({"fast": False}, True),
+    "fast-dense": ({"fast": True}, True),
+    "packed_pretraining": ({"fast": False, "packed_pretraining": True}, False),
+    "packed_finetuning": ({"fast": False, "packed_finetuning": True}, False),
+    "fast+packed": ({"fast": True, **PACKED}, False),
+    "fast+packed-dense": ({"fast": True, **PACKED}, True),
+}
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +71,11 @@ def their_batch_to_ours(b: dict, mask_id: int):
     )
 
 
-def load_released(fast: bool, lastfm):
+def load_released(flags: dict, lastfm):
     from s3rec_lite import preset
     from s3rec_lite.checkpoint import load_model
 
-    cfg = preset("official", fast=fast, progress=False)
+    cfg = preset("official", progress=False, **flags)
     model, info = load_model(CHECKPOINT, cfg, lastfm.item_vocab_size, lastfm.attribute_vocab_size)
     assert info["format"] == "authors"
     return model.eval(), cfg
@@ -90,8 +102,8 @@ def test_fixture_matches_our_data(golden, lastfm):
 def test_pretraining_losses_match_the_authors_model(golden, lastfm, path):
     from s3rec_lite.train import pretrain_losses
 
-    fast, dense = PATHS[path]
-    model, cfg = load_released(fast, lastfm)
+    flags, dense = PATHS[path]
+    model, cfg = load_released(flags, lastfm)
     batch = their_batch_to_ours(golden["batch"], lastfm.mask_id)
     attribute_matrix = torch.as_tensor(lastfm.attribute_matrix()).float()
     with torch.no_grad():
@@ -101,16 +113,30 @@ def test_pretraining_losses_match_the_authors_model(golden, lastfm, path):
         close(losses[name], torch.tensor(value), f"{path}: {name} loss")
 
 
-@pytest.mark.parametrize("path", ["plain", "fast"])
+@pytest.mark.parametrize("path", ["plain", "fast", "packed_pretraining", "packed_finetuning", "fast+packed"])
 def test_encoder_outputs_match_the_authors_model(golden, lastfm, path):
-    model, _ = load_released(PATHS[path][0], lastfm)
+    """The encoders the loops run: pre-training's (bidirectional), fine-tuning's (causal), evaluation's (last
+    position). A packed encoder computes the real positions only: compared there (the others hold zeros)."""
+    from s3rec_lite.fast import encode_packed, user_representation
+
+    model, cfg = load_released(PATHS[path][0], lastfm)
+    masked, causal_input = golden["batch"]["masked_item_sequence"], golden["causal_input"]
+    bidirectional_golden, causal_golden = golden["bidirectional_output"], golden["causal_output"]
     with torch.no_grad():
-        bidirectional = model.encode(golden["batch"]["masked_item_sequence"], causal=False)  # [64, 50, 64]
-        causal = model.encode(golden["causal_input"], causal=True)  # [64, 50, 64]
-        last = model.user_representation(golden["causal_input"][:16])  # [16, 64]
+        if cfg.packed_pretraining:
+            bidirectional = encode_packed(model, masked, causal=False)[masked > 0]  # [N, 64]
+            bidirectional_golden = bidirectional_golden[masked > 0]
+        else:
+            bidirectional = model.encode(masked, causal=False)  # [64, 50, 64]
+        if cfg.packed_finetuning:
+            causal = encode_packed(model, causal_input, causal=True)[causal_input > 0]  # [N, 64]
+            causal_golden = causal_golden[causal_input > 0]
+        else:
+            causal = model.encode(causal_input, causal=True)  # [64, 50, 64]
+        last = user_representation(model, causal_input[:16], cfg.packed_finetuning)  # [16, 64]
         scores = model.score_all(last)  # [16, 3648]
-    close(bidirectional, golden["bidirectional_output"], f"{path}: bidirectional output")
-    close(causal, golden["causal_output"], f"{path}: causal output")
+    close(bidirectional, bidirectional_golden, f"{path}: bidirectional output")
+    close(causal, causal_golden, f"{path}: causal output")
     close(last, golden["causal_output"][:16, -1], f"{path}: last position (last_query_only)")
     close(scores, golden["last_position_scores"], f"{path}: last-position scores")
 
@@ -119,7 +145,7 @@ def test_the_golden_test_can_fail(golden, lastfm):
     """A small change to the model must be caught: one attention-output bias entry moved by 0.01."""
     from s3rec_lite.train import pretrain_losses
 
-    model, cfg = load_released(False, lastfm)
+    model, cfg = load_released({"fast": False}, lastfm)
     with torch.no_grad():
         model.blocks[1].attention.out.bias[0] += 0.01
         losses = pretrain_losses(model, their_batch_to_ours(golden["batch"], lastfm.mask_id), cfg,

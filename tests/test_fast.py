@@ -1,0 +1,218 @@
+"""The opt-in speed flags ``packed_pretraining`` and ``packed_finetuning`` (s3rec_lite/fast.py): the same
+numbers (fp32, not bit for bit) and the same random stream as the padded path, in training mode with dropout.
+Against the authors' model: tests/test_golden.py."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from s3rec_lite import Config, ConfigError, S3RecModel, build_model, fast, finetune, make_synthetic, preset
+from s3rec_lite import seed_everything
+from s3rec_lite.batches import PretrainCorpus, sample_excluding
+from s3rec_lite.model import Dropout
+from s3rec_lite.train import active_objectives, pretrain_losses, pretrain_step
+
+PACKED = {"packed_pretraining": True, "packed_finetuning": True}
+
+
+def tiny(**kw):
+    return preset("tiny", progress=False, device="cpu", **kw)
+
+
+def rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1e-12)
+
+
+# ------------------------------------------------------------------------------------------------
+# Config: opt-in, not in the fingerprint
+# ------------------------------------------------------------------------------------------------
+def test_packed_flags_are_opt_in_and_left_out_of_the_fingerprint():
+    cfg = Config()
+    assert not cfg.packed_pretraining and not cfg.packed_finetuning  # off by default
+    for value in (True, False):  # `fast` switches the four original flags, never the packed ones
+        assert cfg.replace(fast=value, **PACKED).packed_pretraining
+        assert not cfg.replace(fast=value).packed_finetuning
+        assert not Config.from_dict({"fast": value}).packed_pretraining
+    assert cfg.replace(**PACKED).fast and not cfg.replace(fast=False, **PACKED).fast
+    for base in (cfg, cfg.replace(fast=False), cfg.replace(byte_dropout=False)):
+        assert base.replace(**PACKED).training_fingerprint() == base.training_fingerprint()
+    assert "packed" not in cfg.training_fingerprint()
+    with pytest.raises(ConfigError, match="packed_finetuning must be true or false, got 1"):
+        cfg.replace(packed_finetuning=1)
+
+
+# ------------------------------------------------------------------------------------------------
+# The pieces: masks, the packed encoder, its fall-backs
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("byte", [True, False])
+@pytest.mark.parametrize("p", [0.5, 0.2])
+def test_draw_keep_draws_what_the_dropout_module_draws(byte, p):
+    module = (fast.ByteDropout if byte else Dropout)(p).train()
+    x = torch.randn(30, 7, 50)
+    torch.manual_seed(3)
+    expected = module(x)
+    state = torch.get_rng_state()
+    torch.manual_seed(3)
+    assert torch.equal(fast.apply_keep(x, fast.draw_keep(module, x.shape), p), expected)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert fast.draw_keep(module.eval(), x.shape) is None
+
+
+def _model(fast_flags: bool):
+    cfg = Config().replace(fast=fast_flags)
+    torch.manual_seed(0)
+    return fast.apply_speed_flags(S3RecModel(cfg.arch, 60, 7), cfg)
+
+
+def _ids():
+    torch.manual_seed(1)
+    x = torch.randint(1, 59, (37, 50))
+    lengths = torch.randint(1, 51, (37,))
+    x[torch.arange(50)[None] < (50 - lengths)[:, None]] = 0  # left padding, lengths 1..50
+    x[3, 45] = 0  # a gap inside a sequence
+    return x
+
+
+@pytest.mark.parametrize("fast_flags", [True, False])
+@pytest.mark.parametrize("causal", [False, True])
+def test_packed_encoder_equals_encode_at_real_tokens_with_the_same_draws(fast_flags, causal):
+    model, x = _model(fast_flags).train(), _ids()
+    for last_only in (False, True):
+        torch.manual_seed(5)
+        padded = model.encode(x, causal=causal, last_only=last_only)
+        state = torch.get_rng_state()
+        torch.manual_seed(5)
+        packed = fast.encode_packed(model, x, causal=causal, last_only=last_only)
+        assert torch.equal(torch.get_rng_state(), state)
+        if not last_only:
+            assert (packed[x == 0] == 0).all()
+            padded, packed = padded[x > 0], packed[x > 0]
+        torch.testing.assert_close(packed, padded, rtol=1e-5, atol=1e-6)
+
+
+def test_packed_encoder_falls_back_where_it_cannot_reproduce_encode():
+    model, x = _model(True).eval(), _ids()
+    x[5, -1] = 0  # a padding last position: its output is defined, but packing never computes it
+    assert torch.equal(fast.encode_packed(model, x, causal=True, last_only=True),
+                       model.encode(x, causal=True, last_only=True))
+    empty = torch.zeros(4, 50, dtype=torch.long)
+    assert torch.equal(fast.encode_packed(model, empty, causal=False), model.encode(empty, causal=False))
+
+
+def test_other_models_keep_their_own_path(synthetic):
+    from s3rec_lite.baselines.bert4rec import BERT4Rec
+    from s3rec_lite.baselines.sasrec import SASRecF
+
+    arch = tiny().arch
+    split = synthetic.split(arch.max_len)
+    x, y = torch.as_tensor(split.train_inputs[:16]), torch.as_tensor(split.train_targets[:16])
+    neg = torch.randint(1, synthetic.n_items, x.shape)
+    for model in (BERT4Rec(arch, synthetic), SASRecF(arch, synthetic)):
+        assert not fast.can_pack(model)
+        model.train()
+        torch.manual_seed(2)
+        own = model.next_item_loss(x, y, neg)
+        torch.manual_seed(2)
+        assert torch.equal(fast.next_item_loss(model, x, y, neg, packed=True), own)
+        model.eval()
+        assert torch.equal(fast.user_representation(model, x, packed=True), model.user_representation(x))
+
+
+def test_the_flags_reach_the_packed_encoder(synthetic, monkeypatch):
+    calls = []
+    real = fast.packed_rows
+    monkeypatch.setattr(fast, "packed_rows", lambda *a, **k: calls.append(a[2].B) or real(*a, **k))
+    cfg = tiny(finetune_batch_size=32, **PACKED)
+    seed_everything(0)
+    model = build_model(cfg, synthetic, "cpu").train()
+    corpus = PretrainCorpus(synthetic.pretrain_parts(cfg.max_len), cfg.max_len, synthetic.n_items)
+    attribute_matrix = torch.as_tensor(synthetic.attribute_matrix()).float()
+    pretrain_losses(model, corpus.batch(torch.arange(20), 0.2), cfg, attribute_matrix)
+    assert calls == [20, 60]  # the main view, then the three SP views
+    calls.clear()
+    finetune(model, synthetic, cfg.replace(finetune_epochs=1))
+    n_train, n_users = len(synthetic.split(cfg.max_len).train_inputs), synthetic.num_users
+    assert sum(calls) == n_train + 4 * n_users  # every training batch; valid (twice) and test (twice) users
+
+
+# ------------------------------------------------------------------------------------------------
+# The loops: the same losses, metrics and random stream
+# ------------------------------------------------------------------------------------------------
+def _pretrain_steps(ds, cfg, steps: int, causal: bool):
+    seed_everything(cfg.seed)
+    model = build_model(cfg, ds, "cpu").train()
+    model.causal_pretraining = causal  # True: a unidirectional model's pre-training ("SASRec+pretrain")
+    corpus = PretrainCorpus(ds.pretrain_parts(cfg.max_len), cfg.max_len, ds.n_items)
+    attribute_matrix = torch.as_tensor(ds.attribute_matrix()).float()
+    opt = fast.adam(model, cfg.pretrain_lr, cfg, torch.device("cpu"))
+    weights = active_objectives(cfg)
+    order = torch.randperm(len(corpus))
+    B = cfg.pretrain_batch_size
+    rows = []
+    for step in range(steps):
+        idx = order[step * B:(step + 1) * B]
+        total, losses = pretrain_step(model, corpus, idx, cfg, attribute_matrix, opt, weights)
+        rows.append({"loss": total.item(), **{k: v.item() for k, v in losses.items()}})
+    return rows, torch.get_rng_state()
+
+
+@pytest.mark.parametrize("fast_flags, causal", [(True, False), (False, False), (True, True)])
+def test_packed_pretraining_gives_the_same_losses_and_random_stream(synthetic, fast_flags, causal):
+    """Three training steps, dropout on (byte masks with `fast`, torch's otherwise; SP views apart with `fast`,
+    stacked without): the losses agree to 1e-5 and the RNG ends in the same state (the same later batches)."""
+    cfg = tiny(fast=fast_flags, seed=3)
+    padded, padded_state = _pretrain_steps(synthetic, cfg, 3, causal)
+    packed, packed_state = _pretrain_steps(synthetic, cfg.replace(packed_pretraining=True), 3, causal)
+    assert torch.equal(packed_state, padded_state)
+    for a, b in zip(packed, padded):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert rel(a[k], b[k]) <= 1e-5, (k, a[k], b[k])
+
+
+def test_packed_finetuning_gives_the_same_losses_and_metrics():
+    """Two epochs with dropout on (the default flags; torch's own masks are checked above): per-epoch losses to
+    1e-5, validation and test metrics to 1e-4, and the same random stream."""
+    ds = make_synthetic()
+    cfg = tiny(seed=2)
+
+    def run(c):
+        seed_everything(c.seed)
+        res = finetune(build_model(c, ds, "cpu"), ds, c, epochs=2)
+        return res, torch.get_rng_state()
+
+    (padded, padded_state), (packed, packed_state) = run(cfg), run(cfg.replace(packed_finetuning=True))
+    assert torch.equal(packed_state, padded_state)
+    assert len(packed["history"]) == len(padded["history"]) == 2
+    for a, b in zip(packed["history"], padded["history"]):
+        assert rel(a["loss"], b["loss"]) <= 1e-5, (a["loss"], b["loss"])
+        for k in b:
+            if k.startswith("valid_"):
+                assert abs(a[k] - b[k]) <= 1e-4, (k, a[k], b[k])
+    for part in ("valid", "test", "test_full_ranking"):
+        for k, v in padded[part].items():
+            assert abs(packed[part][k] - v) <= 1e-4, (part, k, packed[part][k], v)
+
+
+def test_packed_finetuning_step_equals_the_model_loss_with_gradients(synthetic):
+    cfg = tiny()
+    seed_everything(0)
+    model = build_model(cfg, synthetic, "cpu").train()
+    split = synthetic.split(cfg.max_len)
+    x, y = torch.as_tensor(split.train_inputs[:64]), torch.as_tensor(split.train_targets[:64])
+    users = torch.as_tensor(split.user_items)[torch.as_tensor(split.train_users[:64])]
+    neg = sample_excluding(users, synthetic.mask_id, (x.shape[1],))
+    out = []
+    for packed in (False, True):
+        torch.manual_seed(9)
+        model.zero_grad(set_to_none=True)
+        loss = fast.next_item_loss(model, x, y, neg, "official", packed=packed)
+        loss.backward()
+        out.append((loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None],
+                    torch.get_rng_state()))
+    (loss_a, grads_a, state_a), (loss_b, grads_b, state_b) = out
+    assert torch.equal(state_a, state_b)
+    torch.testing.assert_close(loss_b, loss_a, rtol=1e-5, atol=0)
+    assert len(grads_a) == len(grads_b)
+    for ga, gb in zip(grads_a, grads_b):
+        torch.testing.assert_close(gb, ga, rtol=1e-4, atol=1e-7)
