@@ -17,7 +17,7 @@ from ... import reference
 from ...errors import S3RecError
 
 __all__ = [
-    "results_label", "provenance_frame", "table2_frame", "table2_display", "plot_table2", "ablation_frame",
+    "results_label", "reference_model", "provenance_frame", "table2_frame", "table2_display", "plot_table2", "ablation_frame",
     "plot_ablation", "sparsity_frame", "plot_sparsity", "pretrain_epochs_frame", "plot_pretrain_epochs",
     "convergence_frame", "plot_convergence", "CONVERGENCE_MODELS",
 ]
