@@ -548,38 +548,3 @@ def _run_parallel(args, wave: list[Run], bar) -> None:
                         print(summary_line(json.loads(path.read_text())), flush=True)
     if failed:
         raise S3RecError("runs failed: " + "; ".join(failed))
-
-
-# ------------------------------------------------------------------------------------------------
-# What the store holds (for the book's results chapters)
-# ------------------------------------------------------------------------------------------------
-PRESET_ORDER = ("paper", "official", "tiny")  # most faithful first
-
-
-def stored_presets(experiment: str, results_root=DEFAULT_RESULTS) -> list[str]:
-    """The presets with at least one stored run of ``experiment`` (``convergence`` reads ``table2``)."""
-    folder = "table2" if experiment == "convergence" else experiment
-    root = Path(results_root)
-    return [p for p in PRESET_ORDER if any((root / p / folder).rglob("*.json"))]
-
-
-def best_preset(experiment: str, results_root=DEFAULT_RESULTS) -> str:
-    """The most faithful preset with stored results (paper > official > tiny)."""
-    found = stored_presets(experiment, results_root)
-    if not found:
-        raise S3RecError(f"no stored results for {experiment!r} under {results_root}; run "
-                         f"`python -m s3rec_lite experiment {experiment} --preset tiny`")
-    return found[0]
-
-
-def store_status(experiment: str, results_root=DEFAULT_RESULTS) -> str:
-    """One plain sentence: which results the chapter shows, and whether the paper-scale (GPU) runs exist."""
-    found = stored_presets(experiment, results_root)
-    if "paper" in found or "official" in found:
-        return (f"Showing the {found[0]} preset results stored for {experiment!r} (see results/README.md "
-                f"for their provenance and what is still missing).")
-    if found:
-        return (f"Only tiny-preset results (the first 100 users, a few epochs, run on a CPU) are stored for "
-                f"{experiment!r}: the paper-scale runs need a GPU and have not been run yet (results/README.md "
-                f"says how). The numbers below show that the pipeline works, not what S3-Rec achieves.")
-    return f"No results are stored for {experiment!r} yet."

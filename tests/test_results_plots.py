@@ -71,10 +71,9 @@ def test_frames_have_one_row_per_variant():
     assert len(prov) == 5 and prov.command.str.contains("experiment ablation").all()
 
 
-def test_store_status_and_missing_results(tmp_path):
-    assert experiments.stored_presets("table2", FIXTURE) == ["tiny"]
-    assert experiments.stored_presets("convergence", FIXTURE) == ["tiny"]
-    assert experiments.best_preset("ablation", FIXTURE) == "tiny"
-    assert "not been run yet" in experiments.store_status("ablation", FIXTURE)
+def test_pending_status_and_missing_results(tmp_path):
+    assert plots.pending_status("ablation", "tiny", FIXTURE).startswith("5 'ablation' runs are stored (tiny preset, datasets LastFM)")
+    empty = plots.pending_status("ablation", "paper", tmp_path)
+    assert empty.startswith("No 'ablation' run is stored yet") and "experiment ablation --preset paper" in empty
     with pytest.raises(S3RecError, match="experiment ablation --preset tiny"):
         plots.plot_ablation("tiny", tmp_path)
