@@ -82,7 +82,8 @@ def _strip(result):
 
 def test_store_skip_and_resume_after_sigkill(tmp_path):
     key = "table2/synthetic/SASRec/seed1"
-    sets = SMALL[:-2] + ["--set", "finetune_epochs=6", "--set", "patience=10"]
+    # long enough (60 epochs of a few milliseconds each) to be killed mid-way on a fast, quiet machine
+    sets = SMALL[:-2] + ["--set", "finetune_epochs=60", "--set", "patience=60"]
     args = ["table2", "--preset", "tiny", "--datasets", "synthetic", "--only", key, *sets, "--quiet"]
     # interrupted: killed with SIGKILL once the first fine-tuning epoch is saved, then run again
     a = ["--results", str(tmp_path / "res_a"), "--runs", str(tmp_path / "runs_a")]
@@ -106,7 +107,7 @@ def test_store_skip_and_resume_after_sigkill(tmp_path):
     assert ex.main(args + ["--results", str(tmp_path / "res_b"), "--runs", str(tmp_path / "runs_b")]) == 0
     straight = json.loads((tmp_path / "res_b" / "tiny" / f"{key}.json").read_text())
     assert _strip(resumed) == _strip(straight)
-    assert len(resumed["history"]) == 6
+    assert len(resumed["history"]) == 60
     # stored: a second call skips it and leaves the file untouched
     mtime = out_a.stat().st_mtime_ns
     assert ex.main(args + a) == 0
@@ -115,7 +116,7 @@ def test_store_skip_and_resume_after_sigkill(tmp_path):
     for field in ("config", "seed", "dataset_checksums", "provenance", "wall_seconds", "torch", "history"):
         assert field in resumed
     assert {"command", "commit", "device", "torch", "date"} <= set(resumed["provenance"])
-    assert resumed["config"]["finetune_epochs"] == 6 and resumed["config"]["hidden_size"] == 16
+    assert resumed["config"]["finetune_epochs"] == 60 and resumed["config"]["hidden_size"] == 16
 
 
 def test_ablation_tiny_end_to_end(tmp_path, capsys):
