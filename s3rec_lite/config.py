@@ -22,27 +22,9 @@ from .errors import ConfigError
 PAPER_WEIGHTS = {"aap": 0.2, "mip": 1.0, "map": 1.0, "sp": 0.5}
 
 
-@dataclass(frozen=True)
-class Architecture:
-    """What a model is built from: the network's shape and regularisation, nothing about how it is run.
-
-    Every model of the package takes one (``Config.arch``); run-time options (speed flags, device, seeds)
-    never reach a model's constructor."""
-
-    hidden_size: int = 64  # d
-    num_layers: int = 2  # self-attention blocks
-    num_heads: int = 2  # h
-    max_len: int = 50  # n, the longest input sequence (older items are cut)
-    hidden_dropout: float = 0.5  # authors' code
-    attention_dropout: float = 0.5  # authors' code
-    init_std: float = 0.02  # N(0, 0.02), authors' code
-    layer_norm_eps: float = 1e-12  # authors' code
-
-    def replace(self, **changes) -> "Architecture":
-        return dataclasses.replace(self, **changes)
-
-
-ARCH_FIELDS = tuple(f.name for f in fields(Architecture))
+#: The fields of Config that describe the network itself: they make its Architecture (below).
+ARCH_FIELDS = ("hidden_size", "num_layers", "num_heads", "max_len", "hidden_dropout", "attention_dropout",
+               "init_std", "layer_norm_eps")
 
 #: The speed tricks of :mod:`s3rec_lite.fast`, one flag each. All False is the plain reference path; each
 #: trick computes the same function (the golden test checks every path against the authors' model).
@@ -56,7 +38,7 @@ OPT_IN_SPEED_FLAGS = ("packed_pretraining", "packed_finetuning")
 
 @dataclass
 class Config:
-    # --- model (Section 4.2 / 5.1): the fields of Architecture ----------------------------------
+    # --- model (Section 4.2 / 5.1): the fields of Architecture (ARCH_FIELDS) -----------------------
     hidden_size: int = 64  # d
     num_layers: int = 2  # self-attention blocks
     num_heads: int = 2  # h
@@ -243,6 +225,19 @@ def _check_field(name: str, value) -> None:
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {value!r}")
     elif name in SPEED_FLAGS or name in OPT_IN_SPEED_FLAGS or name == "progress":
         _check_type(name, value, bool)
+
+
+def _architecture_class():
+    """Architecture: the ARCH_FIELDS of Config (same names, types and defaults), frozen. What every model is
+    built from; run-time options (speed flags, device, seeds) never reach a model's constructor."""
+    specs = [(f.name, f.type, field(default=f.default)) for f in fields(Config) if f.name in ARCH_FIELDS]
+    return dataclasses.make_dataclass(
+        "Architecture", specs, frozen=True,
+        namespace={"__doc__": _architecture_class.__doc__, "__module__": __name__,
+                   "replace": lambda self, **changes: dataclasses.replace(self, **changes)})
+
+
+Architecture = _architecture_class()
 
 
 def parse_overrides(items: list[str]) -> dict:
