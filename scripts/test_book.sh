@@ -48,7 +48,9 @@ fi
 echo "site build OK in ${build_s} s (zero warnings)"
 
 echo "== 2/3 nbval: re-execute the built notebooks that have # NBVAL_CHECK_OUTPUT cells and compare them"
-mapfile -t checked < <(grep -l "NBVAL_CHECK_OUTPUT" $(find "$BUILD/jupyter_execute" -name "*.ipynb" | sort) || true)
+# The student assignments (book/assignments/student/) are shown as released, not executed: they have no output to
+# compare, and their stubs raise NotImplementedError. Their masters run under nbval in tests/test_assignments.py.
+mapfile -t checked < <(grep -l "NBVAL_CHECK_OUTPUT" $(find "$BUILD/jupyter_execute" -name "*.ipynb" -not -path "*/assignments/student/*" | sort) || true)
 t0=$(date +%s)
 if [ "${#checked[@]}" -gt 0 ]; then
   $PY -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=300 "${checked[@]}"

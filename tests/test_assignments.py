@@ -182,6 +182,27 @@ def test_release_strips_solutions_hidden_tests_and_outputs(tmp_path):
         assert first.source.startswith("# Setup: in Colab, install the package")
 
 
+def test_site_serves_the_committed_release_not_the_masters():
+    """The site (and its Colab button) shows book/assignments/student/: the release of the masters, byte for byte,
+    and the table of contents lists no master notebook."""
+    import yaml
+
+    student = MASTERS / "student"
+    stale = []
+    for name in NAMES:
+        fresh = nbformat.writes(assignments.release_notebook(nbformat.read(MASTERS / f"{name}.ipynb", as_version=4)))
+        path = student / f"{name}.ipynb"
+        if not path.exists() or path.read_text(encoding="utf-8").rstrip("\n") != fresh.rstrip("\n"):
+            stale.append(name)
+    assert not stale, (f"book/assignments/student/ differs from a release of the masters for {stale}: run "
+                       "`python -m s3rec_lite assignments release book/assignments/student` and commit it")
+    assert sorted(p.stem for p in student.glob("*.ipynb")) == NAMES
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    assert [f for f in files if f.startswith("book/assignments/a")] == [], "a master notebook is in the toc"
+    assert [f"book/assignments/student/{n}" for n in NAMES] == [f for f in files if "/student/" in f]
+
+
 def test_strip_region_keeps_indentation_and_rejects_unbalanced_markers():
     src = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
     assert assignments.strip_region(src, assignments.BEGIN_SOLUTION, assignments.END_SOLUTION,
