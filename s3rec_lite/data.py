@@ -16,6 +16,7 @@ import copy
 import hashlib
 import json
 import os
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -143,14 +144,14 @@ def search_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
     return dirs
 
 
-def download(remote: RemoteFile, dest_dir: Path | None = None, progress: bool = True) -> Path:
+def download(remote: RemoteFile, dest_dir: Path | None = None, progress: bool = True, timeout: float = 60) -> Path:
     """Download one registry file atomically (temporary file, checksum, rename)."""
     from tqdm.auto import tqdm
 
     dest = Path(dest_dir or cache_dir()) / remote.filename
     with atomic_file(dest) as (out, tmp):
         try:
-            with urllib.request.urlopen(remote.url, timeout=60) as response:
+            with urllib.request.urlopen(remote.url, timeout=timeout) as response:
                 total = int(response.headers.get("Content-Length") or 0) or None
                 with tqdm(total=total, unit="B", unit_scale=True, desc=remote.filename, disable=not progress) as bar:
                     while chunk := response.read(1 << 16):
@@ -473,17 +474,17 @@ def load_dataset(
 ) -> SequenceDataset:
     """Load one of the five datasets (or a folder holding ``NAME.txt`` for any other name).
 
-    ``negatives``: ``"auto"`` (the released ``NAME_sample.txt`` if found locally, else generated and cached),
-    ``"released"`` (required), ``"generated"`` (always generated from ``negatives_seed``).
+    ``negatives``: ``"auto"`` (the released ``NAME_sample.txt``: found locally, else downloaded when
+    ``allow_download``; generated and cached only when neither works, said in one line on stderr),
+    ``"released"`` (required: an error if it can be neither found nor downloaded), ``"generated"`` (always
+    generated from ``negatives_seed``). The source is kept in ``negatives_source`` (every result records it).
     """
     if name == "synthetic":
         return make_synthetic()
     if name in REGISTRY:
         seq_path = locate(name, "seq", data_dir, allow_download, progress)
         attr_path = locate(name, "attr", data_dir, allow_download, progress)
-        sample_path = locate(name, "sample", data_dir, allow_download=False) if negatives != "generated" else None
-        if negatives == "released" and sample_path is None:
-            sample_path = locate(name, "sample", data_dir, allow_download, progress)
+        sample_path = released_negatives(name, data_dir, negatives, allow_download, progress, negatives_seed)
         for path, kind in ((seq_path, "seq"), (attr_path, "attr"), (sample_path, "sample")):
             if path is not None:
                 verify(path, REGISTRY[name][kind])
@@ -497,6 +498,8 @@ def load_dataset(
         d = candidates[0]
         seq_path, attr_path = d / f"{name}.txt", d / f"{name}_item2attributes.json"
         sample_path = d / f"{name}_sample.txt" if (d / f"{name}_sample.txt").exists() and negatives != "generated" else None
+        if negatives == "released" and sample_path is None:
+            raise DataNotFoundError(f"{d / (name + '_sample.txt')} not found (negatives='released' needs it)")
         if not attr_path.exists():
             raise DataNotFoundError(f"{attr_path} not found (every dataset needs its item-to-attributes file)")
     users, seqs = read_sequences(seq_path)
@@ -514,6 +517,41 @@ def load_dataset(
         ds.eval_negatives = _cached_generated_negatives(ds, num_negatives, negatives_seed)
         ds.negatives_source = f"generated (uniform over non-interacted items, seed {negatives_seed})"
     return ds
+
+
+_SAMPLE_DOWNLOAD_FAILED: set[str] = set()  # datasets whose sample file could not be downloaded (this process)
+
+
+def released_negatives(name: str, data_dir=None, negatives: str = "auto", allow_download: bool = True,
+                       progress: bool = True, negatives_seed: int = 12345) -> Path | None:
+    """The authors' ``NAME_sample.txt`` for ``negatives`` = "auto" | "released" | "generated" (see
+    :func:`load_dataset`): a local copy first, then a download (checksum verified) when allowed. ``None``
+    means "generate them": always for "generated"; for "auto" when there is no local copy and downloading is
+    not allowed or fails (tried once per process, with a short timeout, and said in one line on stderr)."""
+    if negatives not in ("auto", "released", "generated"):
+        raise S3RecError(f"negatives must be 'auto', 'released' or 'generated', got {negatives!r}")
+    if negatives == "generated":
+        return None
+    path = locate(name, "sample", data_dir, allow_download=False)
+    if path is not None:
+        return path
+    remote = REGISTRY[name]["sample"]
+    if negatives == "released":
+        if not allow_download:
+            raise DataNotFoundError(f"{remote.filename} (the released evaluation negatives) not found in "
+                                    f"{', '.join(str(d) for d in search_dirs(data_dir))} and downloads are off")
+        return download(remote, progress=progress)
+    if not allow_download or name in _SAMPLE_DOWNLOAD_FAILED:
+        return None
+    try:
+        return download(remote, progress=progress, timeout=15)
+    except DataNotFoundError as exc:  # offline: a checksum error still stops everything
+        _SAMPLE_DOWNLOAD_FAILED.add(name)
+        reason = str(exc).split(" (", 1)[-1].split(")", 1)[0]
+        print(f"note: {remote.filename} (the authors' evaluation negatives) is not in "
+              f"{', '.join(str(d) for d in search_dirs(data_dir))} and could not be downloaded ({reason}); "
+              f"using generated negatives (seed {negatives_seed}), recorded in every result", file=sys.stderr)
+        return None
 
 
 def _cached_generated_negatives(ds: SequenceDataset, k: int, seed: int) -> np.ndarray:

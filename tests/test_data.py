@@ -187,3 +187,59 @@ def test_download_is_verified_and_atomic(tmp_path, monkeypatch):
     with pytest.raises(ChecksumError):
         download(REGISTRY["LastFM"]["seq"], tmp_path / "bad", progress=False)
     assert not any((tmp_path / "bad").iterdir()), "a corrupt download leaves no file behind"
+
+
+def _lastfm_without_sample(tmp_path, monkeypatch):
+    """A data folder with LastFM's sequences and attributes but not its sample file; an empty cache."""
+    import shutil
+
+    from s3rec_lite import data
+
+    folder, cache = tmp_path / "data", tmp_path / "cache"
+    folder.mkdir(), cache.mkdir()
+    for f in ("LastFM.txt", "LastFM_item2attributes.json"):
+        shutil.copy(DATA_DIR / f, folder / f)
+    monkeypatch.setenv("S3REC_DATA_DIR", str(folder))
+    monkeypatch.setenv("S3REC_CACHE_DIR", str(cache))
+    monkeypatch.setattr(data, "_SAMPLE_DOWNLOAD_FAILED", set())
+    return cache
+
+
+@needs_data
+def test_auto_negatives_download_the_released_file(tmp_path, monkeypatch):
+    import urllib.request
+
+    cache = _lastfm_without_sample(tmp_path, monkeypatch)
+    good = (DATA_DIR / "LastFM_sample.txt").read_bytes()
+    urls = []
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: urls.append(url) or _FakeResponse(good))
+    ds = load_dataset("LastFM", progress=False)
+    assert urls == ["https://raw.githubusercontent.com/RUCAIBox/CIKM2020-S3Rec/master/data/LastFM_sample.txt"]
+    assert ds.negatives_source == "released file LastFM_sample.txt" and (cache / "LastFM_sample.txt").exists()
+    assert load_dataset("LastFM", allow_download=False).negatives_source == ds.negatives_source  # now local
+
+
+@needs_data
+def test_auto_negatives_offline_fall_back_to_generated_with_one_line(tmp_path, monkeypatch, capsys):
+    import urllib.error
+    import urllib.request
+
+    _lastfm_without_sample(tmp_path, monkeypatch)
+    calls = []
+
+    def offline(url, timeout=None):
+        calls.append(url)
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    ds = load_dataset("LastFM", progress=False)
+    assert ds.negatives_source.startswith("generated") and len(calls) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "LastFM_sample.txt" in err[0] and "generated negatives" in err[0], err
+    load_dataset("LastFM", progress=False)
+    assert len(calls) == 1, "an offline machine is not asked again in the same process"
+    assert load_dataset("LastFM", allow_download=False).negatives_source.startswith("generated")
+    with pytest.raises(DataNotFoundError, match="LastFM_sample.txt"):
+        load_dataset("LastFM", allow_download=False, negatives="released")
+    with pytest.raises(DataNotFoundError, match="could not download"):
+        load_dataset("LastFM", negatives="released", progress=False)
