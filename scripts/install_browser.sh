@@ -7,6 +7,10 @@ if [ -x /usr/bin/chromium ]; then
   echo "chromium already installed: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
   exit 0
 fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install_browser.sh: no apt-get here; install Chromium by hand and set S3REC_CHROMIUM=/path/to/chromium" >&2
+  exit 1
+fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
