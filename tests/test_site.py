@@ -1,19 +1,38 @@
 """A real browser on the built site (``_build/html``), offline.
 
 Serves ``_build/html`` on 127.0.0.1, blocks every request to any other host, and visits every page of the
-table of contents with Chromium (Debian's ``/usr/bin/chromium``; ``scripts/install_browser.sh``), checking:
-figures loaded (``img`` complete with a natural width), no console errors except the two this theme always
-logs, no failed request and no HTTP status >= 400, math typeset by the vendored MathJax, and the widgets
-drawn on pages that carry widget state. Writes a full-page screenshot of each page to ``_build/screenshots/``.
+table of contents (``_toc.yml``, or ``$BOOK_TOC`` for a partial build) with Chromium (Debian's
+``/usr/bin/chromium``, installed by ``scripts/install_browser.sh``, or ``$S3REC_CHROMIUM``) at 1280 x 900. A page fails on
 
-Skipped when Chromium or the built site is missing (build it with ``bash scripts/test_book.sh``).
+- any console error: an uncaught JS exception or a ``console.error`` (none is allowed: the theme's own errors are
+  fixed at the root, in ``_config.yml`` and ``book/_ext/s3rec_site.py``), a failed request, an HTTP status >= 400,
+  a request to another host (a CDN);
+- any output wider than its box: a cell output (or anything in it: printed text, a table, an image, a widget)
+  that scrolls or is clipped horizontally, or sticks out to the right of the article column, and any table of the
+  page that does so. **Highlighted code blocks may scroll**: the source of a code cell, a ``literalinclude`` or a
+  fenced code block keeps its lines (wrapping Python would hide its indentation) and gets a horizontal
+  scrollbar; what a cell *prints* may not;
+- a visible nbval marker (``NBVAL_...``; the build hides them: ``book/_ext/s3rec_site.py``), or a solution or
+  hidden-test marker; "visible" includes content collapsed behind a toggle, which a reader opens with a click;
+- an ``<img>`` without real alt text (empty, or only a file name, which is what Sphinx writes for an output image
+  without alt text); figures get theirs from ``{glue:figure}``'s ``:alt:``;
+- a figure that did not load, math that MathJax did not typeset, widget state with no widget drawn.
+
+Besides, no file of the built site (pages, sources offered for download, search index) may contain a solution
+or hidden-test marker. Each check is shown to fail by ``test_checks_catch_planted_defects``, which plants every
+defect in small synthetic pages. Writes a full-page screenshot of each page to ``_build/screenshots/``.
+
+Skipped when Chromium or the built site is missing, unless ``S3REC_REQUIRE_BROWSER=1`` (set by
+``scripts/test_book.sh``), which turns both into failures.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -23,25 +42,30 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("S3REC_BOOK_BUILD", ROOT / "_build"))  # the folder jupyter-book wrote (its _build)
 HTML = BUILD / "html"
 SHOTS = BUILD / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-# Logged on every page by sphinx-book-theme 1.3 / pydata-sphinx-theme, with or without our content.
-ALLOWED_CONSOLE_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
-# Chapters of this helper's part of the book that must show at least one figure.
+TOC = Path(os.environ.get("BOOK_TOC") or ROOT / "_toc.yml")
+CHROMIUM = Path(os.environ.get("S3REC_CHROMIUM") or "/usr/bin/chromium")
+REQUIRED = os.environ.get("S3REC_REQUIRE_BROWSER") == "1"
+# Chapters that must show at least one figure.
 MUST_HAVE_FIGURES = ("book/01_welcome", "book/02_data_and_evaluation", "book/03_mutual_information",
                      "book/10_pretrain_finetune")
-
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (bash scripts/install_browser.sh)"),
-    pytest.mark.skipif(not (HTML / "index.html").exists(), reason="no _build/html (bash scripts/test_book.sh)"),
-]
+# Text that must never reach a reader: the markers of the master assignments (nbgrader's).
+LEAK_MARKERS = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS")
+NBVAL_MARKER = "NBVAL_"
 
 
-def toc_pages() -> list[str]:
-    """Every page of _toc.yml, as a path without suffix (``book/01_welcome``)."""
+def _need(condition: bool, why: str) -> None:
+    if not condition:
+        if REQUIRED:
+            pytest.fail(f"{why} (S3REC_REQUIRE_BROWSER=1)")
+        pytest.skip(why)
+
+
+def toc_pages(toc: Path = TOC) -> list[str]:
+    """Every page of the table of contents, as a path without suffix (``book/01_welcome``)."""
     import yaml
 
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
+    data = yaml.safe_load(toc.read_text())
+    pages = [data["root"]]
 
     def walk(entries):
         for e in entries or []:
@@ -49,10 +73,145 @@ def toc_pages() -> list[str]:
                 pages.append(e["file"])
             walk(e.get("sections"))
 
-    for part in toc.get("parts", []):
+    for part in data.get("parts", []):
         walk(part.get("chapters"))
-    walk(toc.get("chapters"))
+    walk(data.get("chapters"))
     return pages
+
+
+def files_with_markers(root: Path, markers=LEAK_MARKERS) -> list[str]:
+    """Every file under ``root`` whose text holds one of ``markers`` (as ``path: marker``)."""
+    hits = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # images, fonts
+        hits += [f"{path.relative_to(root)}: {m}" for m in markers if m in text]
+    return hits
+
+
+# What the page shows, measured in the browser. Returns lists of problems, one string each.
+AUDIT_JS = r"""
+([nbvalMarker, leakMarkers]) => {
+  const article = document.querySelector(".bd-article") || document.querySelector("main") || document.body;
+  const right = article.getBoundingClientRect().right;
+  const describe = (el) => {
+    const cls = (el.className && typeof el.className === "string") ? "." + el.className.trim().split(/\s+/).join(".") : "";
+    const cell = el.closest(".cell");  // numbered as on the page (code cells only), from 1
+    const where = cell ? ` in code cell ${Array.from(document.querySelectorAll(".cell")).indexOf(cell) + 1}` : "";
+    const text = (el.textContent || "").trim().replace(/\s+/g, " ").slice(0, 60);
+    return `<${el.tagName.toLowerCase()}${cls}>${where} "${text}"`;
+  };
+  // highlighted code blocks (cell sources, literalinclude, fenced code) may scroll; outputs may not
+  const isCode = (el) => !el.closest(".cell_output") && !!el.closest(".cell_input, div[class*='highlight-'], div.highlight");
+  const candidates = new Set([
+    ...article.querySelectorAll(".cell_output, .cell_output *, table, .pst-scrollable-table-container, pre"),
+  ]);
+  const overflow = [], flagged = [];
+  for (const el of candidates) {  // document order: an ancestor comes first, and only it is reported
+    if (isCode(el) || flagged.some((f) => f.contains(el))) continue;
+    const style = getComputedStyle(el);
+    if (style.display === "inline" || style.display === "none" || style.visibility === "hidden") continue;
+    const rect = el.getBoundingClientRect();
+    if (rect.width === 0 && rect.height === 0) continue;
+    // the boxes whose content must fit: outputs, printed text, tables, and anything that scrolls or clips
+    // (content wider than an element with overflow: visible, e.g. a slider's handle, is judged by the next test)
+    const box = el.matches(".cell_output, .cell_output > .output, pre, table, .pst-scrollable-table-container")
+      || style.overflowX !== "visible";
+    if (box && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
+      overflow.push(`${describe(el)}: content ${el.scrollWidth}px wide in a ${el.clientWidth}px box`);
+      flagged.push(el);
+    } else if (rect.right > right + 1) {
+      overflow.push(`${describe(el)}: sticks out ${Math.round(rect.right - right)}px past the article column`);
+      flagged.push(el);
+    }
+  }
+  // text nodes, collapsed ones included (a click shows them), scripts and styles excluded
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) => n.parentElement && n.parentElement.closest("script, style, template, noscript")
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const nbval = [], leaks = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const t = n.nodeValue;
+    if (t.includes(nbvalMarker)) nbval.push(describe(n.parentElement));
+    for (const m of leakMarkers) if (t.includes(m)) leaks.push(`${m}: ${describe(n.parentElement)}`);
+  }
+  const fileName = /(^|\/)[^\/\s]+\.(png|jpe?g|gif|svg|webp)$/i;
+  const missingAlt = Array.from(document.images)
+    .filter((i) => { const a = (i.getAttribute("alt") || "").trim(); return !a || fileName.test(a) || a.includes("_images/"); })
+    .map((i) => `${(i.getAttribute("src") || "").slice(0, 80)} (alt="${i.getAttribute("alt") || ""}")`);
+  const images = Array.from(document.images).map((i) => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0}));
+  return {overflow, nbval, leaks, missingAlt, images,
+          mathNodes: document.querySelectorAll("mjx-container").length,
+          sliders: document.querySelectorAll(".widget-slider").length};
+}
+"""
+
+
+@dataclass
+class Report:
+    """Everything one visit found wrong (empty lists: nothing), and what it measured."""
+    blocked: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    bad_status: list = field(default_factory=list)
+    console_errors: list = field(default_factory=list)
+    overflow: list = field(default_factory=list)
+    nbval: list = field(default_factory=list)
+    leaks: list = field(default_factory=list)
+    missing_alt: list = field(default_factory=list)
+    broken_images: list = field(default_factory=list)
+    loaded_images: int = 0
+    math_nodes: int = 0
+    sliders: int = 0
+
+    def problems(self) -> dict[str, list]:
+        names = ("blocked", "failed", "bad_status", "console_errors", "overflow", "nbval", "leaks", "missing_alt",
+                 "broken_images")
+        return {n: getattr(self, n) for n in names if getattr(self, n)}
+
+
+def inspect_page(browser, url: str, wait_widgets=False, wait_math=False, screenshot: Path | None = None) -> Report:
+    """Open ``url`` in a fresh context (only its own host reachable) and audit the page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    page = context.new_page()
+    report = Report()
+    host = urlparse(url).netloc
+
+    def route(r):
+        if urlparse(r.request.url).netloc == host:
+            r.continue_()
+        else:
+            report.blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("requestfailed", lambda req: report.failed.append(f"{req.url} ({req.failure})"))
+    page.on("response", lambda resp: resp.status >= 400 and report.bad_status.append(f"{resp.status} {resp.url}"))
+    page.on("console", lambda msg: msg.type == "error" and report.console_errors.append(msg.text))
+    page.on("pageerror", lambda exc: report.console_errors.append(f"pageerror: {exc}"))
+    try:
+        page.goto(url, wait_until="load", timeout=60_000)
+        if wait_widgets:
+            page.wait_for_selector(".widget-slider", timeout=60_000)
+        if wait_math:
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                   timeout=60_000)
+            page.evaluate("() => MathJax.startup.promise")
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        audit = page.evaluate(AUDIT_JS, [NBVAL_MARKER, list(LEAK_MARKERS)])
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        context.close()
+    report.overflow, report.nbval, report.leaks = audit["overflow"], audit["nbval"], audit["leaks"]
+    report.missing_alt = audit["missingAlt"]
+    report.broken_images = [i["src"] for i in audit["images"] if not i["ok"]]
+    report.loaded_images = sum(i["ok"] for i in audit["images"])
+    report.math_nodes, report.sliders = audit["mathNodes"], audit["sliders"]
+    return report
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -60,20 +219,34 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server():
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on 127.0.0.1; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    _need((HTML / "index.html").exists(), f"no built site in {HTML} (bash scripts/test_book.sh)")
+    with serve(HTML) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    _need(CHROMIUM.exists(), f"no {CHROMIUM} (bash scripts/install_browser.sh)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _need(False, "playwright is not installed (requirements.txt)")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True,
@@ -84,6 +257,9 @@ def browser():
         b.close()
 
 
+# ------------------------------------------------------------------------------------------------
+# The site
+# ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("page_path", toc_pages())
 def test_page(page_path, server, browser):
     html_file = HTML / f"{page_path}.html"
@@ -91,52 +267,93 @@ def test_page(page_path, server, browser):
     source = html_file.read_text(encoding="utf-8")
     has_widgets = "application/vnd.jupyter.widget-state+json" in source
     has_math = 'class="math' in source or "\\(" in source
-
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
-    page = context.new_page()
-    blocked, failed, bad_status, console_errors = [], [], [], []
-    host = urlparse(server).netloc
-
-    def route(r):
-        if urlparse(r.request.url).netloc == host:
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("requestfailed", lambda req: failed.append(f"{req.url} ({req.failure})"))
-    page.on("response", lambda resp: resp.status >= 400 and bad_status.append(f"{resp.status} {resp.url}"))
-    page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
-    page.on("pageerror", lambda exc: console_errors.append(f"pageerror: {exc}"))
-
-    page.goto(f"{server}/{page_path}.html", wait_until="load", timeout=60_000)
-    if has_widgets:
-        page.wait_for_selector(".widget-slider", timeout=60_000)
-    if has_math:
-        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
-        page.evaluate("() => MathJax.startup.promise")
-    page.wait_for_load_state("networkidle", timeout=60_000)
-
-    images = page.evaluate(
-        "() => Array.from(document.images).map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0}))"
-    )
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / (page_path.replace("/", "__") + ".png")), full_page=True)
-    math_nodes = page.locator("mjx-container").count()
-    sliders = page.locator(".widget-slider").count()
-    context.close()
-
-    assert not blocked, f"requests to other hosts (a CDN?): {blocked}"
-    assert not failed, f"failed requests: {failed}"
-    assert not bad_status, f"HTTP errors: {bad_status}"
-    unexpected = [e for e in console_errors if not any(a in e for a in ALLOWED_CONSOLE_ERRORS)]
-    assert not unexpected, f"console errors: {unexpected}"
-    broken = [i["src"] for i in images if not i["ok"]]
-    assert not broken, f"images that did not load: {broken}"
+    report = inspect_page(browser, f"{server}/{page_path}.html", wait_widgets=has_widgets, wait_math=has_math,
+                          screenshot=SHOTS / (page_path.replace("/", "__") + ".png"))
+    problems = report.problems()
+    assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
     if page_path in MUST_HAVE_FIGURES:
-        assert any(i["ok"] for i in images), "this chapter should show at least one figure"
+        assert report.loaded_images > 0, "this chapter should show at least one figure"
     if has_math:
-        assert math_nodes > 0, "the page has math but MathJax typeset nothing"
+        assert report.math_nodes > 0, "the page has math but MathJax typeset nothing"
     if has_widgets:
-        assert sliders > 0, "the page has widget state but no slider was drawn"
+        assert report.sliders > 0, "the page has widget state but no slider was drawn"
+
+
+def test_no_solution_or_hidden_test_anywhere_in_the_site():
+    """Pages, the sources offered for download, the search index: no master assignment leaks."""
+    _need((HTML / "index.html").exists(), f"no built site in {HTML} (bash scripts/test_book.sh)")
+    hits = files_with_markers(HTML)
+    assert not hits, hits
+
+
+# ------------------------------------------------------------------------------------------------
+# Each check can fail: synthetic pages, one planted defect each
+# ------------------------------------------------------------------------------------------------
+PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+LONG = "x" * 400
+PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
+<style>body {{ margin: 0; }} .bd-article {{ width: 600px; margin-left: 100px; }}
+.cell_output pre, div.highlight pre, .pst-scrollable-table-container {{ overflow-x: auto; }}</style></head>
+<body><main><article class="bd-article">
+<p>A clean paragraph.</p>
+<div class="cell"><div class="cell_input"><div class="highlight"><pre>code = "{long}"  # may scroll</pre></div></div>
+<div class="cell_output"><div class="output"><pre>a short printed line</pre></div></div></div>
+<div class="pst-scrollable-table-container"><table><tr><td>a</td><td>small</td><td>table</td></tr></table></div>
+<figure><img src="{pixel}" alt="A one-pixel figure that stands for a real one." width="200"></figure>
+{planted}
+</article></main></body></html>"""
+DEFECTS = {
+    # name: (planted HTML, the Report field that must catch it)
+    "console.error": ("<script>console.error('planted error')</script>", "console_errors"),
+    "js exception": ("<script>null.planted()</script>", "console_errors"),
+    "wide printed output (scrolls)": (
+        f'<div class="cell"><div class="cell_output"><div class="output"><pre>{LONG}</pre></div></div></div>',
+        "overflow"),
+    "wide printed output (spills out)": (
+        f'<div class="cell"><div class="cell_output"><div class="output" style="overflow: visible">'
+        f'<pre style="overflow: visible">{LONG}</pre></div></div></div>', "overflow"),
+    "wide output image": (
+        f'<div class="cell_output"><img src="{PIXEL}" alt="a wide image" style="width: 900px; max-width: none"></div>',
+        "overflow"),
+    "wide table": (
+        '<div class="pst-scrollable-table-container"><table><tr>' + "<td>col_name_0123456789</td>" * 40
+        + "</tr></table></div>", "overflow"),
+    "wide table in an output": (
+        '<div class="cell_output"><div class="output text_html"><table><tr>'
+        + "<td>col_name_0123456789</td>" * 40 + "</tr></table></div></div>", "overflow"),
+    "nbval marker": ('<div class="cell_input"><div class="highlight"><pre># NBVAL_CHECK_OUTPUT\nx = 1</pre></div></div>',
+                     "nbval"),
+    "solution marker, collapsed": (
+        "<details><summary>Show code</summary><pre>### BEGIN SOLUTION\nreturn 1</pre></details>", "leaks"),
+    "hidden tests marker": ("<div class='cell_input'><pre>### BEGIN HIDDEN TESTS</pre></div>", "leaks"),
+    "img without alt": (f'<img src="{PIXEL}">', "missing_alt"),
+    "img with empty alt": (f'<img src="{PIXEL}" alt=" ">', "missing_alt"),
+    "img with a file name for alt": (f'<img src="{PIXEL}" alt="../_images/abc123.png">', "missing_alt"),
+    "broken img": ('<img src="missing.png" alt="a figure that is not there">', "broken_images"),
+    "CDN request": ('<img src="https://cdn.example.org/x.png" alt="from a CDN">', "blocked"),
+}
+
+
+def test_checks_catch_planted_defects(browser, tmp_path):
+    (tmp_path / "clean.html").write_text(PAGE.format(long=LONG, pixel=PIXEL, planted=""), encoding="utf-8")
+    for i, (planted, _) in enumerate(DEFECTS.values()):
+        (tmp_path / f"d{i}.html").write_text(PAGE.format(long=LONG, pixel=PIXEL, planted=planted), encoding="utf-8")
+    with serve(tmp_path) as url:
+        clean = inspect_page(browser, f"{url}/clean.html")
+        assert clean.problems() == {}, clean.problems()  # a long line of code may scroll: not a defect
+        assert clean.loaded_images == 1
+        missed = {}
+        for i, (name, (_, expected)) in enumerate(DEFECTS.items()):
+            found = inspect_page(browser, f"{url}/d{i}.html").problems()
+            if expected not in found:
+                missed[name] = found
+        assert not missed, f"planted defects the checks did not catch: {missed}"
+
+
+def test_marker_scan_catches_a_leak_in_any_file(tmp_path):
+    (tmp_path / "_sources" / "book").mkdir(parents=True)
+    (tmp_path / "index.html").write_text("<p>fine</p>")
+    (tmp_path / "logo.png").write_bytes(bytes(range(256)))
+    assert files_with_markers(tmp_path) == []
+    (tmp_path / "_sources" / "book" / "a1.ipynb").write_text('{"source": "### BEGIN HIDDEN TESTS"}')
+    assert files_with_markers(tmp_path) == [f"{Path('_sources/book/a1.ipynb')}: BEGIN HIDDEN TESTS"]
