@@ -13,3 +13,4 @@ from .model_plots import *  # noqa: F401,F403  attention, masking, objectives (c
 from .data_plots import *  # noqa: E402,F401,F403
 from .fig3_plots import *  # noqa: E402,F401,F403  Fig. 3 (other models pre-trained)
 from .paper_results import *  # noqa: E402,F401,F403  the paper-scale CPU runs: Table 2 summary, the SASRec plateau
+from .diagrams import *  # noqa: E402,F401,F403  pre-training and the four objectives, drawn (chapters 6-10)
