@@ -1,8 +1,9 @@
 """A real browser on the built site (``_build/html``), offline.
 
 Serves ``_build/html`` on 127.0.0.1, blocks every request to any other host, and visits every page of the
-table of contents (``_toc.yml``, or ``$BOOK_TOC`` for a partial build) with Chromium (Debian's
-``/usr/bin/chromium``, installed by ``scripts/install_browser.sh``, or ``$S3REC_CHROMIUM``) at 1280 x 900. A page fails on
+table of contents (``_toc.yml``, or ``$BOOK_TOC`` for a partial build) and the search and index pages with
+Chromium (Debian's ``/usr/bin/chromium``, installed by ``scripts/install_browser.sh``, or ``$S3REC_CHROMIUM``)
+at 1280 x 900. A page fails on
 
 - any console error: an uncaught JS exception or a ``console.error`` (none is allowed: the theme's own errors are
   fixed at the root, in ``_config.yml`` and ``book/_ext/s3rec_site.py``), a failed request, an HTTP status >= 400,
@@ -260,7 +261,7 @@ def browser():
 # ------------------------------------------------------------------------------------------------
 # The site
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("page_path", toc_pages())
+@pytest.mark.parametrize("page_path", toc_pages() + ["search", "genindex"])
 def test_page(page_path, server, browser):
     html_file = HTML / f"{page_path}.html"
     assert html_file.exists(), f"{html_file} was not built"
