@@ -56,7 +56,12 @@ def test_sequence_pictures():
     am = np.zeros((10, 5), dtype=np.uint8)
     am[5, [1, 2]] = am[6, 3] = 1
     fig = plots.attribute_targets(items, am)
-    assert fig.axes[0].get_images()[0].get_array().shape == (4, 3)  # 4 items, 3 attributes present
+    assert fig.axes[0].collections[0].get_array().shape == (4, 3)  # seaborn heat map: 4 items, 3 attributes present
+    _check(fig)
+    am[7, [1, 4]] = 1  # attribute 1 is now carried by two items: it comes first
+    fig = plots.attribute_targets(items, am, max_attributes=2)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1", "2"]
+    assert "the 2 most shared of 4 present" in fig.axes[0].get_xlabel()
     _check(fig)
 
 

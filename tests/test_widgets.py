@@ -22,14 +22,26 @@ def test_true_mi_and_infonce_bound():
     assert abs(many - infonce_demo.true_mi(0.9, 2)) < 0.25
 
 
-def test_infonce_explorer_slider_triggers_estimate():
-    ex = widgets.InfoNCEExplorer(n=256, rhos=(0.0, 0.5, 0.9))
-    assert ex.runs == 1 and ex.result["negatives"] == [15]
-    ex.slider.value = 255  # what dragging the slider does
-    assert ex.runs == 2 and ex.result["negatives"] == [255]
-    est = ex.result["estimate"][0]
-    assert est.shape == (3,) and np.all(est <= np.log(256) + 1e-9)
-    assert ex.figure is not None and ex.figure.axes[0].get_xlabel()
+def test_infonce_switcher_renders_every_state_for_a_static_page():
+    sw, sweep = widgets.infonce_switcher(negatives=(1, 15, 255), value=15, n=256, rhos=(0.0, 0.5, 0.9))
+    assert sweep["estimate"].shape == (3, 3)
+    assert np.all(sweep["estimate"] <= sweep["ceiling"][:, None] + 1e-9)  # each K under its log(K + 1)
+    page = sw._repr_html_()
+    assert page.count("<img ") == 3 and page.count("data:image/png;base64,") == 3
+    assert 'id="ch03-infonce-switcher"' in page and 'data-current="15"' in page
+    assert 'type="range" min="0" max="2" step="1" value="1"' in page  # the slider starts on K = 15
+    shown = [chunk for chunk in page.split("<img ")[1:] if "display:none" not in chunk]
+    assert len(shown) == 1 and shown[0].startswith('data-state="15"')  # one picture visible: the initial K
+    assert "oninput=" in page and "<script" not in page  # switches without a kernel and without a script tag
+
+
+def test_figure_switcher_rejects_bad_input():
+    import matplotlib.pyplot as plt
+
+    with pytest.raises(ValueError, match="at least one figure"):
+        widgets.FigureSwitcher({}, "x", "k")
+    with pytest.raises(ValueError, match="not one of the states"):
+        widgets.FigureSwitcher({1: plt.figure()}, "x", "k", value=2)
 
 
 def test_pretrain_explorer_run_button_with_stub():

@@ -139,7 +139,8 @@ def infonce_sweep(rhos=(0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99), negatives=(1,
 
 def negatives_sweep(rho: float = 0.95, dim: int = 4, negatives=(1, 3, 7, 15, 31, 63, 127, 255, 511, 1023),
                     n: int = 1024, seeds=(0, 1, 2)) -> dict:
-    """For one correlation: the estimate (mean and spread over ``seeds``) as the number of negatives grows."""
+    """For one correlation: the estimate as the number of negatives grows, per seed (``estimates``
+    [len(seeds), len(negatives)]) and its mean and standard deviation over the seeds."""
     est = np.zeros((len(seeds), len(negatives)))
     critic = optimal_critic(rho)
     with torch.no_grad(), single_thread():
@@ -147,5 +148,6 @@ def negatives_sweep(rho: float = 0.95, dim: int = 4, negatives=(1, 3, 7, 15, 31,
             x, y = sample_correlated_gaussians(n, rho, dim, seed=seed)
             for i, K in enumerate(negatives):
                 est[s, i] = infonce_estimate(x, y, critic, K)
-    return {"negatives": np.asarray(negatives), "mean": est.mean(0), "std": est.std(0), "true_mi": float(true_mi(rho, dim)),
+    return {"negatives": np.asarray(negatives), "estimates": est, "mean": est.mean(0), "std": est.std(0),
+            "true_mi": float(true_mi(rho, dim)),
             "ceiling": np.log(np.asarray(negatives, dtype=float) + 1.0), "rho": rho, "dim": dim, "n": n}

@@ -2,11 +2,12 @@
 
 ``PretrainExplorer`` (chapter 10): sliders for the mask ratio and the four loss weights (AAP, MIP, MAP, SP),
 and a Run button that re-runs a tiny pre-training + fine-tuning (:func:`run_tiny_experiment`) and redraws.
-``InfoNCEExplorer`` (chapter 3): a slider for the number of negatives in the InfoNCE estimate.
-
-Each explorer is an ``ipywidgets.VBox``; ``run()`` (the callback behind the button or slider) can be called
-directly, and leaves its numbers in ``.result`` and its figure in ``.figure``. On the book's static pages the
+``PretrainExplorer`` is an ``ipywidgets.VBox``; ``run()`` (the callback behind the button) can be called
+directly, and leaves its numbers in ``.result`` and its figure in ``.figure``. On the book's static pages its
 sliders render (their state is saved with the page) but nothing re-runs: that needs a live kernel (Colab).
+
+``FigureSwitcher`` (chapter 3's ``infonce_switcher``: the number of negatives in the InfoNCE estimate) works
+without a kernel: every state is rendered in advance and a slider switches between the pictures.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from ..config import PAPER_WEIGHTS, preset
 from ..data import make_synthetic
 from .infonce_demo import single_thread
 
-__all__ = ["TINY_DATA", "tiny_config", "run_tiny_experiment", "single_thread", "PretrainExplorer", "InfoNCEExplorer"]
+__all__ = ["TINY_DATA", "tiny_config", "run_tiny_experiment", "single_thread", "PretrainExplorer", "FigureSwitcher",
+           "INFONCE_NEGATIVES", "infonce_switcher"]
 
 #: The tiny synthetic dataset the widget trains on (planted clusters; see ``data.make_synthetic``).
 TINY_DATA = dict(num_users=150, num_items=150, min_len=8, max_len=20, seed=0)
@@ -148,34 +150,83 @@ class PretrainExplorer(W.VBox):
                              + (f" ({result['seconds']:.1f} s)" if "seconds" in result else ""))
 
 
-class InfoNCEExplorer(W.VBox):
-    """Chapter 3: how the number of negatives K caps and tightens the InfoNCE estimate of I(X; Y)."""
+class FigureSwitcher:
+    """A slider that switches between figures rendered in advance: it works on a static page (no kernel).
 
-    OPTIONS = (1, 3, 7, 15, 31, 63, 127, 255, 511, 1023)
+    Every state is drawn now, stored as a PNG inside the HTML, and a range input shows one of them at a time
+    (a few lines of inline JavaScript, no widget library). The same HTML works in a live notebook. The root
+    element has ``id=element_id``, ``data-s3rec-switcher`` and ``data-current`` (the state shown); each image
+    has ``data-state``; the control is ``input[type=range]``: a browser test sets its value, dispatches an
+    ``input`` event and checks that ``data-current`` and the visible image changed.
+    """
 
-    def __init__(self, dim: int = 4, n: int = 1024, seed: int = 0, rhos=(0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)):
-        self.dim, self.n, self.seed, self.rhos = dim, n, seed, tuple(rhos)
-        self.slider = W.SelectionSlider(options=list(self.OPTIONS), value=15, description="negatives K",
-                                        style={"description_width": "90px"}, continuous_update=False)
-        self.output = W.Output()
-        self.result, self.figure, self.runs = None, None, 0
-        super().__init__([self.slider, self.output])
-        self.slider.observe(lambda change: self.run(), names="value")
-        self.run()
+    def __init__(self, figures: dict, element_id: str, label: str, value=None, alt: dict | None = None):
+        import base64
+        import io
 
-    def run(self) -> dict:
-        """Estimate the MI at every correlation with the current K (optimal critic) and redraw."""
-        from .infonce_demo import infonce_sweep
-        from .plots import plot_infonce_sweep
+        import matplotlib.pyplot as plt
 
-        K = int(self.slider.value)
-        self.result = infonce_sweep(self.rhos, (K,), dim=self.dim, n=self.n, seed=self.seed)
-        self.runs += 1
-        fig = plot_infonce_sweep(self.result)
-        ax = fig.axes[0]
-        gap = float(np.max(self.result["true_mi"] - self.result["estimate"][0]))
-        ax.set_title(f"K = {K}: ceiling log(K+1) = {self.result['ceiling'][0]:.2f} nats; "
-                     f"largest gap to the true MI {gap:.2f}", fontsize=10)
-        self.figure = fig
-        _show(self.output, fig)
-        return self.result
+        if not figures:
+            raise ValueError("FigureSwitcher needs at least one figure")
+        self.states = [str(k) for k in figures]
+        self.value = str(value if value is not None else self.states[0])
+        if self.value not in self.states:
+            raise ValueError(f"value {value!r} is not one of the states {self.states}")
+        self.element_id, self.label = element_id, label
+        self.alt = {str(k): v for k, v in (alt or {}).items()}
+        self.png = {}
+        for key, fig in figures.items():
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+            plt.close(fig)
+            self.png[str(key)] = base64.b64encode(buf.getvalue()).decode("ascii")
+
+    _JS = ("var r=this.closest('[data-s3rec-switcher]'),i=+this.value,m=r.querySelectorAll('img[data-state]');"
+           "m.forEach(function(e,j){e.style.display=(j===i)?'':'none';});"
+           "r.dataset.current=m[i].dataset.state;r.querySelector('output').textContent=m[i].dataset.state;")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        q = lambda text: html.escape(str(text), quote=True)  # noqa: E731
+        i = self.states.index(self.value)
+        images = "".join(
+            f'<img data-state="{q(k)}" alt="{q(self.alt.get(k, f"{self.label} = {k}"))}" '
+            f'style="max-width:100%;{"" if k == self.value else "display:none"}" '
+            f'src="data:image/png;base64,{self.png[k]}">' for k in self.states)
+        return (f'<div class="s3rec-switcher" id="{q(self.element_id)}" data-s3rec-switcher '
+                f'data-current="{q(self.value)}">'
+                f'<label style="display:block;margin-bottom:0.4em">{q(self.label)} '
+                f'<input type="range" min="0" max="{len(self.states) - 1}" step="1" value="{i}" '
+                f'aria-label="{q(self.label)}" style="vertical-align:middle;width:16em" oninput="{q(self._JS)}"> '
+                f'<output style="font-weight:bold">{q(self.value)}</output></label>{images}</div>')
+
+    def __repr__(self) -> str:
+        return f"FigureSwitcher({self.label}: {', '.join(self.states)}; showing {self.value})"
+
+
+#: The numbers of negatives chapter 3's switcher offers.
+INFONCE_NEGATIVES = (1, 3, 7, 15, 31, 63, 127, 255, 511, 1023)
+
+
+def infonce_switcher(negatives=INFONCE_NEGATIVES, value: int = 15, dim: int = 4, n: int = 1024, seed: int = 0,
+                     rhos=(0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98),
+                     element_id: str = "ch03-infonce-switcher") -> tuple[FigureSwitcher, dict]:
+    """Chapter 3: the InfoNCE estimate (optimal critic) against the true MI, one figure per number of
+    negatives K, all on the same axes. Returns the switcher and the sweep it was drawn from
+    (:func:`infonce_demo.infonce_sweep`, ``estimate`` [len(negatives), len(rhos)])."""
+    from .infonce_demo import infonce_sweep
+    from .plots import plot_infonce_sweep
+
+    sweep = infonce_sweep(rhos, tuple(negatives), dim=dim, n=n, seed=seed)
+    top = 1.05 * max(float(np.max(sweep["true_mi"])), float(np.max(sweep["ceiling"])))
+    figures, alt = {}, {}
+    for i, K in enumerate(sweep["negatives"]):
+        one = {**sweep, "negatives": [K], "estimate": sweep["estimate"][i:i + 1], "ceiling": sweep["ceiling"][i:i + 1]}
+        gap = float(np.max(one["true_mi"] - one["estimate"][0]))
+        figures[K] = plot_infonce_sweep(one, ylim=(-0.1, top), title=(
+            f"K = {K}: ceiling log(K+1) = {one['ceiling'][0]:.2f} nats, largest gap to the truth {gap:.2f}"))
+        alt[K] = (f"InfoNCE estimates with K = {K} negatives (points) against the true mutual information (black "
+                  f"curve) for correlations {rhos[0]} to {rhos[-1]}, d = {dim}: the estimates stay under the dashed "
+                  f"ceiling at {one['ceiling'][0]:.2f} nats; the largest gap to the truth is {gap:.2f} nats.")
+    return FigureSwitcher(figures, element_id, "negatives K", value=value, alt=alt), sweep

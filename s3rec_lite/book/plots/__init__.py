@@ -7,7 +7,7 @@ a title that serves as caption. Functions live in topic modules and are re-expor
 """
 from __future__ import annotations
 
-from .style import COLORS, PALETTE, color, style  # noqa: F401
+from .style import COLORS, PALETTE, color, glue_figure, style  # noqa: F401
 from .results_plots import *  # noqa: F401,F403  Table 2 and Figures 2-6 from the results store
 from .model_plots import *  # noqa: F401,F403  attention, masking, objectives (chapters 4-9, 16)
 from .data_plots import *  # noqa: E402,F401,F403

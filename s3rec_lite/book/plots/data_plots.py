@@ -27,7 +27,8 @@ def _fig(*args, **kwargs):
 # Chapter 2: datasets and evaluation
 # ------------------------------------------------------------------------------------------------
 def dataset_stats_table(datasets):
-    """A pandas DataFrame of ``SequenceDataset.stats()`` rows (one per dataset) plus pre-training prefixes."""
+    """A pandas DataFrame of ``SequenceDataset.stats()`` rows (one per dataset, its name in the first column)
+    plus pre-training prefixes; the density as a percentage string."""
     import pandas as pd
 
     rows = []
@@ -35,7 +36,7 @@ def dataset_stats_table(datasets):
         row = dict(ds.stats())
         row["pre-training prefixes"] = int(sum(len(p) for p in ds.pretrain_parts(50)))
         rows.append(row)
-    df = pd.DataFrame(rows).set_index("dataset")
+    df = pd.DataFrame(rows)
     df["density"] = df["density"].map(lambda v: f"{100 * v:.3f}%")
     return df
 
@@ -58,7 +59,7 @@ def plot_length_distributions(datasets, max_len: int = 50):
     ax.set_xlabel("interactions per user (log scale)")
     ax.set_ylabel("share of users (density, log scale)")
     ax.set_title("Sequence lengths of the five datasets")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     return fig
 
 
@@ -66,18 +67,21 @@ def plot_leave_one_out(sequence, max_len: int = 50, user: str = "user"):
     """One user's sequence as a strip: training part, validation item, test item; each input window."""
     seq = np.asarray(sequence)
     n = len(seq)
-    fig, ax = _fig(figsize=(7.5, 2.6))
+    fig, ax = _fig(figsize=(7.0, 2.8))
     from .style import COLORS
+
+    import matplotlib.patches as mpatches
 
     colors = [COLORS[1]] * (n - 2) + [COLORS[3], COLORS[0]]
     ax.bar(np.arange(n), np.ones(n), width=0.9, color=colors)
     for label, stop, y in (("test input", n - 1, 1.25), ("validation input", n - 2, 1.55), ("training input", n - 3, 1.85)):
         start = max(0, stop - max_len)
-        ax.annotate("", xy=(stop - 0.5, y), xytext=(start - 0.5, y), arrowprops=dict(arrowstyle="<->", lw=1))
-        ax.text(start, y + 0.07, f"{label}: positions {start}..{stop - 1}", fontsize=8)
-    ax.text(n - 2, 0.45, "valid", rotation=90, ha="center", fontsize=8, color="white")
-    ax.text(n - 1, 0.45, "test", rotation=90, ha="center", fontsize=8, color="white")
-    ax.set_ylim(0, 2.1)
+        ax.annotate("", xy=(stop - 0.5, y), xytext=(start - 0.5, y), arrowprops=dict(arrowstyle="<->", lw=1, color="k"))
+        ax.text(start, y + 0.07, f"{label}: positions {start}..{stop - 1}", fontsize=9)
+    ax.legend(handles=[mpatches.Patch(color=c, label=t) for c, t in
+                       ((COLORS[1], "training items"), (COLORS[3], "validation target"), (COLORS[0], "test target"))],
+              loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+    ax.set_ylim(0, 2.15)
     ax.set_yticks([])
     ax.set_xlabel(f"position in {user}'s sequence (time order)")
     ax.set_title(f"Leave-one-out split of {user} ({n} interactions)")
@@ -106,9 +110,9 @@ def plot_toy_ranking(scores, true_index: int = 0, top: int = 15):
     ax.bar(np.arange(len(order)), scores[order], color=cols)
     ax.axvline(4.5, color="k", ls=":", lw=1)
     ax.axvline(9.5, color="k", ls=":", lw=1)
-    ax.text(4.6, ax.get_ylim()[1] * 0.95, "top 5 | ", fontsize=8, ha="right")
-    ax.text(9.6, ax.get_ylim()[1] * 0.95, "top 10", fontsize=8)
-    ax.set_xticks(np.arange(len(order)), [("true" if i == true_index else f"n{i}") for i in order], rotation=60, fontsize=8)
+    ax.text(4.4, ax.get_ylim()[1] * 0.95, "top 5", fontsize=9, ha="right")
+    ax.text(9.4, ax.get_ylim()[1] * 0.95, "top 10", fontsize=9, ha="right")
+    ax.set_xticks(np.arange(len(order)), [("true" if i == true_index else f"n{i}") for i in order], rotation=60, fontsize=9)
     ax.set_xlabel("candidates, sorted by the model's score (highest first)")
     ax.set_ylabel("score")
     ax.set_title(f"True item at rank {m['rank'] + 1}: HR@5 = {m['HR@5']:.0f}, NDCG@5 = {m['NDCG@5']:.3f}, "
@@ -132,38 +136,55 @@ def plot_item_popularity(counts, name: str = ""):
 # ------------------------------------------------------------------------------------------------
 # Chapter 3: InfoNCE on correlated Gaussians
 # ------------------------------------------------------------------------------------------------
-def plot_infonce_sweep(sweep: dict):
-    """InfoNCE estimates vs correlation for several numbers of negatives, the true MI and each log N ceiling."""
-    fig, ax = _fig(figsize=(7.0, 4.0))
+def plot_infonce_sweep(sweep: dict, ylim: tuple[float, float] | None = None, title: str | None = None):
+    """InfoNCE estimates vs correlation for several numbers of negatives, the true MI and each log N ceiling
+    (dashed, the colour of its curve). The legend sits below the axes, where no line crosses it; ``ylim``
+    fixes the y range (figures meant to be compared, e.g. one per K, share it)."""
+    from matplotlib.lines import Line2D
+
     from .style import COLORS
 
+    fig, ax = _fig(figsize=(7.0, 4.6))
     ax.plot(sweep["rho"], sweep["true_mi"], color="k", lw=2, label="true MI  $-\\frac{d}{2}\\log(1-\\rho^2)$")
     for i, K in enumerate(sweep["negatives"]):
         c = COLORS[i % len(COLORS)]
         ax.plot(sweep["rho"], sweep["estimate"][i], "o-", color=c, ms=4, label=f"InfoNCE, K = {K} negatives")
         ax.axhline(sweep["ceiling"][i], color=c, ls="--", lw=0.9)
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="#7F8C8D", ls="--", lw=0.9))
+    labels.append("ceiling log(K + 1), colour of its K")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_xlabel("correlation $\\rho$ of each coordinate pair")
     ax.set_ylabel("mutual information (nats)")
-    ax.set_title(f"InfoNCE ({sweep['critic']} critic, d = {sweep['dim']}) is capped at log(K + 1) (dashed)")
-    ax.legend(loc="upper left")
+    ax.set_title(title or f"InfoNCE ({sweep['critic']} critic, d = {sweep['dim']}) is capped at log(K + 1)")
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return fig
 
 
 def plot_infonce_negatives(sweep: dict, ax=None):
-    """The estimate for one correlation as the number of negatives grows (log x axis), with the ceiling."""
+    """The estimate for one correlation as the number of negatives grows (log x axis): the mean over seeds
+    with a band of one standard deviation (seaborn, from ``sweep["estimates"]`` [seeds, K]), the ceiling
+    and the true value."""
+    import pandas as pd
+    import seaborn as sns
+
     if ax is None:
         fig, ax = _fig()
     else:
         fig = ax.figure
     K = sweep["negatives"]
-    ax.semilogx(K, sweep["mean"], "o-", color="#C0392B", label="InfoNCE estimate (mean of seeds)")
-    ax.fill_between(K, sweep["mean"] - sweep["std"], sweep["mean"] + sweep["std"], color="#C0392B", alpha=0.2)
-    ax.semilogx(K, sweep["ceiling"], "--", color="#7F8C8D", label="ceiling log(K + 1)")
+    est = np.asarray(sweep["estimates"])  # [seeds, K]
+    long = pd.DataFrame({"K": np.tile(K, est.shape[0]), "estimate": est.ravel()})
+    sns.lineplot(data=long, x="K", y="estimate", errorbar="sd", marker="o", color="#C0392B", ax=ax,
+                 label=f"InfoNCE estimate (mean ± sd, {est.shape[0]} seeds)")
+    ax.set_xscale("log")
+    ax.plot(K, sweep["ceiling"], "--", color="#7F8C8D", label="ceiling log(K + 1)")
     ax.axhline(sweep["true_mi"], color="k", lw=1.5, label=f"true MI = {sweep['true_mi']:.2f} nats")
     ax.set_xlabel("number of negatives K (log scale)")
     ax.set_ylabel("mutual information (nats)")
     ax.set_title(f"More negatives tighten the bound ($\\rho$ = {sweep['rho']}, d = {sweep['dim']})")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left")
     return fig
 
 
@@ -171,10 +192,10 @@ def plot_infonce_negatives(sweep: dict, ax=None):
 # Chapter 1: the map of the book
 # ------------------------------------------------------------------------------------------------
 BOOK_PARTS = [
-    ("Foundations", ["1 Welcome", "2 Data &\nevaluation", "3 Mutual\ninformation", "4 Self-attention", "5 Base model"]),
+    ("Foundations", ["1 Welcome", "2 Data &\nevaluation", "3 Mutual\ninformation", "4 Self-\nattention", "5 Base\nmodel"]),
     ("The four\nobjectives", ["6 AAP", "7 MIP", "8 MAP", "9 SP"]),
-    ("Putting it\ntogether", ["10 Pre-train,\nfine-tune"]),
-    ("Results", ["11 Table 2", "12 Ablation", "13 Sparsity", "14 Pre-train\nepochs", "15 Convergence"]),
+    ("Putting it\ntogether", ["10 Pre-train,\nfine-tune", "10b From\nscratch"]),
+    ("Results", ["11 Table 2", "12 Ablation", "13 Sparsity", "14 Pre-train\nepochs", "15 Conver-\ngence"]),
     ("Beyond\nthe paper", ["16 Paper\nvs code"]),
     ("Course", ["Teacher's\nguide", "A1-A5\nassignments"]),
 ]
@@ -184,23 +205,19 @@ def plot_book_map():
     """The chapters as boxes in reading order, grouped by part."""
     import matplotlib.patches as mpatches
 
-    fig, ax = _fig(figsize=(10.0, 4.8))
+    fig, ax = _fig(figsize=(7.0, 4.6))
     from .style import COLORS
 
-    x0, width, gap = 0.0, 1.25, 0.3
-    centers = []
+    x0, width, gap = 0.0, 1.4, 0.15
     for p, (part, chapters) in enumerate(BOOK_PARTS):
         x = x0 + p * (width + gap)
         c = COLORS[p % len(COLORS)]
-        ax.text(x + width / 2, 5.4, part, ha="center", va="bottom", fontsize=8.5, weight="bold", color=c)
+        ax.text(x + width / 2, 5.4, part, ha="center", va="bottom", fontsize=9, weight="bold", color=c)
         for j, ch in enumerate(chapters):
             y = 4.9 - j * 1.0
             ax.add_patch(mpatches.FancyBboxPatch((x, y - 0.35), width, 0.7, boxstyle="round,pad=0.03",
                                                  fc=c, ec=c, alpha=0.18))
-            ax.text(x + width / 2, y, ch, ha="center", va="center", fontsize=7.5, linespacing=1.0)
-        centers.append((x, 4.9 - (len(chapters) - 1) * 1.0 / 2))
-    for (xa, ya), (xb, yb) in zip(centers, centers[1:]):
-        ax.annotate("", xy=(xb - 0.02, 4.9), xytext=(xa + width + 0.02, 4.9), arrowprops=dict(arrowstyle="->", lw=1.2))
+            ax.text(x + width / 2, y, ch, ha="center", va="center", fontsize=9, linespacing=1.0)
     ax.set_xlim(-0.1, len(BOOK_PARTS) * (width + gap))
     ax.set_ylim(0.3, 6.1)
     ax.set_xlabel("reading order: left to right, top to bottom")

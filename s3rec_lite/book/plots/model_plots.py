@@ -6,6 +6,7 @@ or tensors (converted with numpy), so the functions can be tested on small made-
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -121,29 +122,32 @@ def learning_curve(history, metric: str = "valid_NDCG@10", title: str = "Fine-tu
     ax2.spines["right"].set_visible(True)
     ax.set_title(title)
     lines = ax.get_lines() + ax2.get_lines()
-    ax.legend(lines, [ln.get_label() for ln in lines], loc="center right")
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     return fig
 
 
 def _grid(rows: list[list[str]], row_names: list[str], highlight: np.ndarray, title: str, xlabel: str,
           colors: np.ndarray | None = None):
+    """One column per view (``row_names``), one row per position (oldest on top): a tall table that stays
+    narrow enough for a phone whatever the sequence length, with 9-pt text in every cell."""
     L = len(rows[0])
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * L + 2.0), 0.6 * len(rows) + 1.4))
-    shade = highlight.astype(float) if colors is None else colors
+    fig, ax = plt.subplots(figsize=(min(7.0, 1.45 * len(rows) + 1.2), 0.27 * L + 1.5))
+    shade = (highlight.astype(float) if colors is None else colors).T  # [L, views]
     ax.imshow(shade, cmap=ListedColormap(["#FFFFFF", "#F5B7B1", "#AED6F1", "#D5DBDB"]), vmin=0, vmax=3, aspect="auto")
     for r, row in enumerate(rows):
         for j, text in enumerate(row):
-            ax.text(j, r, text, ha="center", va="center", fontsize=7)
-    ax.set_yticks(range(len(rows)), row_names)
-    ax.set_xticks(range(L), [str(j) for j in range(L)], fontsize=7)
-    ax.set_xticks(np.arange(-0.5, L, 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, len(rows), 1), minor=True)
+            ax.text(r, j, text, ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(rows)), [textwrap.fill(name, 12) for name in row_names], fontsize=9)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(L), [str(j) for j in range(L)], fontsize=9)
+    ax.set_xticks(np.arange(-0.5, len(rows), 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, L, 1), minor=True)
     ax.grid(False)
     ax.grid(which="minor", color="#BBBBBB", linewidth=0.5)
-    ax.tick_params(which="minor", length=0)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("view")
-    ax.set_title(title)
+    ax.tick_params(which="both", length=0)
+    ax.set_ylabel(xlabel)
+    ax.set_xlabel("view")
+    ax.set_title(title, pad=12)
     return fig
 
 
@@ -159,7 +163,7 @@ def masking_picture(items, inputs, masked, negatives, mask_id: int, title: str =
     items, inputs, masked, negatives = items[keep], inputs[keep], masked[keep], negatives[keep]
     rows = [_labels(items), _labels(inputs, mask_id), [str(n) if m else "" for n, m in zip(negatives.tolist(), masked)]]
     hl = np.vstack([np.zeros_like(masked), masked, masked]).astype(int)
-    return _grid(rows, ["original item", "encoder input", "negative item"], hl, title, "position in the sequence (oldest left)")
+    return _grid(rows, ["original item", "encoder input", "negative item"], hl, title, "position in the sequence (oldest on top)")
 
 
 def segment_views(items, context, positive, negative, mask_id: int, title: str = "Segment prediction: the three views"):
@@ -173,24 +177,29 @@ def segment_views(items, context, positive, negative, mask_id: int, title: str =
     rows = [_labels(items), _labels(context, mask_id), _labels(positive, mask_id), _labels(negative, mask_id)]
     colors = np.vstack([np.zeros(len(items)), np.where(in_seg, 1, 0), np.where(in_seg, 2, 3), np.where(in_seg, 1, 3)])
     return _grid(rows, ["sequence", "context s~ (segment masked)", "positive segment s", "negative segment s-"],
-                 in_seg, title, "position in the sequence (oldest left)", colors=colors)
+                 in_seg, title, "position in the sequence (oldest on top)", colors=colors)
 
 
-def attribute_targets(items, attribute_matrix, title: str = "Items and their attributes", max_attributes: int = 60):
-    """The multi-hot item-attribute matrix of a sequence's items (rows: items, columns: the attributes any
-    of them carries). ``attribute_matrix`` is [V, A] (``ds.attribute_matrix()``)."""
+def attribute_targets(items, attribute_matrix, title: str = "Items and their attributes", max_attributes: int = 30):
+    """The multi-hot item-attribute matrix of a sequence's items as a seaborn heat map (rows: items, columns:
+    the attributes any of them carries, the ``max_attributes`` most shared among them first, ties by id).
+    ``attribute_matrix`` is [V, A] (``ds.attribute_matrix()``)."""
+    import seaborn as sns
+
     style()
     items = _np(items)
     items = items[items > 0]
     sub = _np(attribute_matrix)[items]  # [n, A]
-    present = np.flatnonzero(sub.any(0))
-    cols = present[:max_attributes]
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.14 * len(cols) + 2.5), 0.25 * len(items) + 1.5))
-    ax.imshow(sub[:, cols], cmap=ListedColormap(["#FFFFFF", color("S3-Rec")]), vmin=0, vmax=1, aspect="auto")
-    ax.set_yticks(range(len(items)), [str(i) for i in items.tolist()], fontsize=7)
-    ax.set_xticks(range(len(cols)), [str(c) for c in cols.tolist()], rotation=90, fontsize=6)
-    ax.grid(False)
-    shown = "only those present" if len(cols) == len(present) else f"the first {len(cols)} of {len(present)} present"
+    counts = sub.astype(int).sum(0)  # [A] how many of the items carry each attribute
+    present = np.flatnonzero(counts)
+    cols = present[np.argsort(-counts[present], kind="stable")][:max_attributes]
+    fig, ax = plt.subplots(figsize=(min(7.0, 0.19 * len(cols) + 1.8), 0.27 * len(items) + 1.6))
+    sns.heatmap(sub[:, cols], cmap=ListedColormap(["#FFFFFF", color("S3-Rec")]), vmin=0, vmax=1, cbar=False,
+                linewidths=0.5, linecolor="#D5DBDB", square=False, ax=ax,
+                xticklabels=[str(c) for c in cols.tolist()], yticklabels=[str(i) for i in items.tolist()])
+    ax.tick_params(axis="x", labelrotation=90, labelsize=9)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=9)
+    shown = "all present" if len(cols) == len(present) else f"the {len(cols)} most shared of {len(present)} present"
     ax.set_xlabel(f"attribute id ({shown})")
     ax.set_ylabel("item id (sequence order)")
     ax.set_title(title)
@@ -200,9 +209,12 @@ def attribute_targets(items, attribute_matrix, title: str = "Items and their att
 def loss_curves(curves: dict, title: str = "Pre-training loss", ylabel: str = "loss", xlabel: str = "step",
                 relative: bool = False, smooth: int = 1):
     """One line per named curve (a list of per-step or per-epoch values). ``relative`` divides each curve
-    by its first value (compares losses of different scales); ``smooth`` is a moving-average window."""
+    by its first value (compares losses of different scales); ``smooth`` is a moving-average window. Curves
+    get different widths and dash patterns (the first wide and pale, the next ones thinner and dashed on
+    top of it), so that two curves that coincide both stay visible."""
     style()
     fig, ax = plt.subplots()
+    looks = [dict(lw=3.2, alpha=0.55), dict(lw=1.6, ls="--"), dict(lw=1.4, ls=":"), dict(lw=1.4, ls="-.")]
     for i, (name, values) in enumerate(curves.items()):
         v = np.asarray(values, dtype=float)
         if relative and len(v) and v[0] != 0:
@@ -212,7 +224,7 @@ def loss_curves(curves: dict, title: str = "Pre-training loss", ylabel: str = "l
             x = np.arange(smooth - 1, smooth - 1 + len(v))
         else:
             x = np.arange(len(v))
-        ax.plot(x, v, label=name, color=COLORS[i % len(COLORS)])
+        ax.plot(x, v, label=name, color=COLORS[i % len(COLORS)], **looks[i % len(looks)])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel + (" (relative to the first value)" if relative else ""))
     ax.set_title(title)
@@ -222,16 +234,20 @@ def loss_curves(curves: dict, title: str = "Pre-training loss", ylabel: str = "l
 
 def setting_comparison(rows, metric: str = "test_NDCG@10", key: str = "setting",
                        title: str = "Tiny runs, one dot per seed"):
-    """Dots (one per row, e.g. per seed) and the mean (a bar) of ``metric`` for each value of ``key``."""
+    """For each value of ``key``: a bar at the mean of ``metric`` with an error bar of one standard deviation
+    (seaborn; none for a single row) and one dot per row (e.g. per seed)."""
+    import pandas as pd
+    import seaborn as sns
+
     style()
-    names = list(dict.fromkeys(r[key] for r in rows))
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.3 * len(names) + 2), 3.8))
-    for i, name in enumerate(names):
-        vals = np.array([r[metric] for r in rows if r[key] == name], dtype=float)
-        ax.bar(i, vals.mean(), color=COLORS[i % len(COLORS)], alpha=0.35, width=0.6)
-        ax.scatter(np.full(len(vals), i) + np.linspace(-0.12, 0.12, len(vals)), vals, color=COLORS[i % len(COLORS)],
-                   zorder=3)
-    ax.set_xticks(range(len(names)), names)
+    df = pd.DataFrame([{key: str(r[key]), metric: float(r[metric])} for r in rows])
+    names = list(dict.fromkeys(df[key]))
+    palette = {name: COLORS[i % len(COLORS)] for i, name in enumerate(names)}
+    fig, ax = plt.subplots(figsize=(min(7.0, max(4.5, 1.3 * len(names) + 2)), 3.8))
+    sns.barplot(data=df, x=key, y=metric, hue=key, order=names, hue_order=names, palette=palette, alpha=0.4,
+                errorbar="sd", capsize=0.15, err_kws={"linewidth": 1.2}, width=0.6, legend=False, ax=ax)
+    sns.stripplot(data=df, x=key, y=metric, hue=key, order=names, hue_order=names, palette=palette, size=6,
+                  jitter=0.12, legend=False, ax=ax, zorder=3)
     ax.set_xlabel(key)
     ax.set_ylabel(metric.replace("_", " "))
     ax.set_title(title)
@@ -253,7 +269,7 @@ def pairwise_loss_shapes(lim: float = 8.0):
     ax.set_ylabel("loss per pair")
     ax.set_title("Pairwise losses: the double sigmoid saturates")
     ax.set_ylim(0, 3)
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1)
     return fig
 
 
@@ -270,5 +286,5 @@ def finetune_loss_shapes(lim: float = 6.0):
     ax.set_xlabel("positive logit s+ = e_{i+1}^T F_t")
     ax.set_ylabel("loss at one position")
     ax.set_title("Fine-tuning losses: BCE on logits vs the pairwise Eq. 18")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     return fig
