@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from s3rec_lite import experiments, reference
@@ -20,7 +21,10 @@ def _check_figure(fig, label="tiny preset, CPU"):
     assert label in fig._suptitle.get_text()
     for ax in fig.axes:
         assert ax.get_xlabel() and ax.get_title()
+        assert ax.get_legend() is None  # no legend inside a panel, over the data
     assert fig.axes[0].get_ylabel()
+    assert len(fig.legends) == 1 and fig.legends[0].get_texts()  # one legend, below the panels
+    assert fig.get_figwidth() <= plots.MAX_WIDTH  # fits the book's content column
     plt.close(fig)
 
 
@@ -56,6 +60,66 @@ def test_every_figure_draws_from_the_store_and_says_tiny_cpu():
     _check_figure(plots.plot_sparsity("tiny", FIXTURE))
     _check_figure(plots.plot_pretrain_epochs("tiny", FIXTURE))
     _check_figure(plots.plot_convergence("tiny", FIXTURE))
+
+
+def test_many_datasets_wrap_to_rows_within_the_width(tmp_path):
+    for d in ("LastFM", "Beauty", "Yelp"):  # the fixture's LastFM runs, stored again under two more names
+        for src in (FIXTURE / "tiny" / "table2" / "LastFM").rglob("*.json"):
+            dst = tmp_path / "tiny" / "table2" / d / src.relative_to(FIXTURE / "tiny" / "table2" / "LastFM")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text(src.read_text().replace('"dataset": "LastFM"', f'"dataset": "{d}"'))
+    assert len({r["dataset"] for r in experiments.load_results("table2", "tiny", tmp_path)}) == 3
+    fig = plots.plot_convergence("tiny", tmp_path)
+    assert len(fig.axes) == 3 and fig.get_figwidth() <= plots.MAX_WIDTH
+    assert len({round(ax.get_position().y0, 3) for ax in fig.axes}) == 2  # 3 panels of 3.5 in: two rows
+    _check_figure(fig)
+
+
+def test_one_seed_has_no_spread_and_tables_say_so():
+    ab = plots.ablation_frame("tiny", FIXTURE)
+    assert (ab.seeds == 1).all() and ab["std"].isna().all()  # not "std 0.0"
+    text = plots.summary_table(plots.ablation_seeds("tiny", FIXTURE), "variant")
+    assert list(text.columns) == ["variant", "NDCG@10 (mean ± sd)", "seeds"]
+    assert "±" not in text.iloc[0, 1] and text.iloc[0, 1] == f"{ab['mean'].iloc[0]:.4f}"
+    two = plots.summary_table(plots.convergence_seeds("tiny", FIXTURE).query("epoch == 0"), "model")
+    assert two["NDCG@10 (mean ± sd)"].str.contains(" ± ").all() and (two.seeds == 2).all()
+
+
+def test_table2_summary_marks_what_is_missing():
+    t = plots.table2_summary("LastFM", "tiny", FIXTURE)
+    assert "model" in t.columns and t.index.tolist() == list(range(len(t)))  # no index to show
+    s3 = t.set_index("model").loc["S3-Rec"]
+    assert s3.seeds == 2 and " ± " in s3["NDCG@10 ours"] and s3["NDCG@10 paper"] == 0.3583
+    fm = t.set_index("model").loc["FM"]
+    assert fm["NDCG@10 ours"] == "not run" and np.isnan(fm["NDCG@10 repo"])  # the repository has no FM row
+
+
+def test_provenance_table_skips_what_is_not_stored(tmp_path):
+    both = plots.provenance_table(["table2", "plateau", "ablation"], "tiny", FIXTURE)
+    assert len(both) == len(experiments.load_results("table2", "tiny", FIXTURE)) + 5
+    assert plots.provenance_table(["ablation"], "paper", tmp_path).empty
+
+
+def test_chapter16_figures_keep_every_series_visible():
+    shares = pd.DataFrame({"aap": [0.4, 0.2], "mip": [0.01, 0.1], "map": [0.58, 0.6], "sp": [0.01, 0.1]},
+                          index=["official", "paper"])
+    fig = plots.plot_loss_shares(shares)
+    assert fig.get_figwidth() <= plots.MAX_WIDTH and len(fig.legends) == 1
+    bars = fig.axes[0].patches
+    assert len(bars) == 8 and max(b.get_x() + b.get_width() for b in bars) == pytest.approx(1.0)  # stacked to 100%
+    plt.close(fig)
+    rows = [{"setting": s, "seed": i, "test_NDCG@10": v} for s, vals in (("a", [0.1, 0.1, 0.2]), ("b", [0.3, 0.1, 0.2]))
+            for i, v in enumerate(vals)]
+    fig = plots.plot_seed_comparison(rows)
+    ax = fig.axes[0]
+    from matplotlib.collections import PathCollection
+
+    dots = np.concatenate([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+    assert len(dots) == 6 and len({tuple(d) for d in np.round(dots, 6)}) == 6  # equal values stay apart (jitter)
+    means = [line for line in ax.lines if len(line.get_xdata()) == 2]
+    assert means and all(x > dots[:, 0].max() - 1 for x in means[0].get_xdata())
+    assert fig.get_figwidth() <= plots.MAX_WIDTH and len(fig.legends) == 1
+    plt.close(fig)
 
 
 def test_frames_have_one_row_per_variant():

@@ -1,8 +1,9 @@
 """Fig. 3 from the results store: each model without and with S3-Rec's pre-training.
 
 Reads the run JSONs of ``python -m s3rec_lite experiment other_models`` (``results/<preset>/other_models/``),
-averages over seeds (error bars: one standard deviation across seeds, none with one seed) and names the
-preset and device in the title. Re-exported by :mod:`s3rec_lite.plots`.
+averages over seeds (error bars: one standard deviation across seeds, none with one seed: ``std`` is NaN)
+and names the preset and device in the title; panels wrap to stay within the book's width, the legend sits
+below them. Re-exported by :mod:`s3rec_lite.plots`.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def other_models_frame(preset: str = "tiny", results_root=None, metric: str = "N
             for r in runs if r.get("test")]
     df = pd.DataFrame(rows)
     g = df.groupby(["dataset", "model", "pretrained"])[metric]
-    out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}).reset_index()
+    out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "seeds": g.count()}).reset_index()
     order = {base: i for i, (base, _) in enumerate(FIG3_PAIRS)}
     out["order"] = out.model.map(order).fillna(len(order))
     out = out.sort_values(["dataset", "order", "pretrained"]).drop(columns="order").reset_index(drop=True)
@@ -32,19 +33,18 @@ def other_models_frame(preset: str = "tiny", results_root=None, metric: str = "N
 def plot_other_models(preset: str = "tiny", results_root=None, metric: str = "NDCG@10"):
     """Fig. 3: test ``metric`` of each model trained from scratch (light) and after pre-training with the
     S3-Rec objectives (dark; Caser: embeddings initialised from S3-Rec), one panel per dataset."""
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    from .results_plots import _legend_below, _panels, results_label
     from .style import color, style
-    from .results_plots import results_label
 
     style()
     runs = _load(preset, results_root)
     df = other_models_frame(preset, results_root, metric)
     datasets = list(dict.fromkeys(df.dataset))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.8 * len(datasets), 3.6), squeeze=False)
+    fig, axes = _panels(len(datasets), 4.6 if len(datasets) > 1 else 6.0)
     width = 0.38
-    for ax, d in zip(axes[0], datasets):
+    for ax, d in zip(axes, datasets):
         sub = df[df.dataset == d]
         models = list(dict.fromkeys(sub.model))
         x = np.arange(len(models))
@@ -55,10 +55,9 @@ def plot_other_models(preset: str = "tiny", results_root=None, metric: str = "ND
         ax.set_xticks(x, models, rotation=20)
         ax.set_title(d)
         ax.set_xlabel("model")
-    axes[0][0].set_ylabel(f"test {metric}")
-    axes[0][0].legend(loc="upper left")
-    fig.suptitle(f"Fig. 3: the S3-Rec objectives applied to other models ({results_label(runs, preset)})")
-    fig.tight_layout()
+        ax.set_ylabel(f"test {metric}")
+    _legend_below(fig, axes, ncol=2,
+                  title=f"Fig. 3: the S3-Rec objectives applied to other models ({results_label(runs, preset)})")
     return fig
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ... import reference
-from .results_plots import _load, _style, reference_model, results_label
+from .results_plots import _legend_below, _load, _style, reference_model, results_label
 from .style import color
 
 __all__ = ["table2_summary", "display_order", "PLATEAU_ESCAPE", "plateau_frame", "authors_curve", "plot_sasrec_plateau",
@@ -28,8 +28,11 @@ def display_order(models) -> list[str]:
 def table2_summary(dataset: str, preset: str = "paper", results_root=None, metrics=("NDCG@10", "HR@10"),
                    models=None) -> pd.DataFrame:
     """One row per model of the paper's Table 2 (and S3-Rec-released): our test ``metrics`` as "mean ± sd"
-    over the stored seeds ("not run" where none is stored), with the paper's and the authors' repository's
-    numbers beside them."""
+    over the stored seeds (a single seed: the value alone; "not run" where none is stored), with the paper's
+    and the authors' repository's numbers beside them (NaN where a source has none: ``show_table`` writes a
+    dash). ``model`` is a column (no index)."""
+    from ..tables import mean_std
+
     runs = [r for r in _load("table2", preset, results_root) if r["dataset"] == dataset and r.get("test")]
     by_model: dict = {}
     for r in runs:
@@ -40,18 +43,12 @@ def table2_summary(dataset: str, preset: str = "paper", results_root=None, metri
         rs = by_model.get(m, [])
         row = {"model": m, "seeds": len(rs)}
         for metric in metrics:
-            v = np.array([r["test"][metric] for r in rs])
-            if len(v) == 0:
-                row[f"{metric} ours"] = "not run"
-            elif len(v) == 1:
-                row[f"{metric} ours"] = f"{v[0]:.4f}"
-            else:
-                row[f"{metric} ours"] = f"{v.mean():.4f} ± {v.std(ddof=1):.4f}"
+            row[f"{metric} ours"] = mean_std([r["test"][metric] for r in rs], seeds=False) if rs else "not run"
             for src, fn in (("paper", reference.paper_value), ("repo", reference.authors_value)):
                 ref = fn(dataset, reference_model(m), metric)
-                row[f"{metric} {src}"] = "" if ref is None else f"{ref:.4f}"
+                row[f"{metric} {src}"] = np.nan if ref is None else ref
         rows.append(row)
-    return pd.DataFrame(rows).set_index("model")
+    return pd.DataFrame(rows)
 
 
 def plateau_frame(preset: str = "paper", dataset: str = "LastFM", results_root=None,
@@ -93,25 +90,23 @@ def plot_sasrec_plateau(preset: str = "paper", dataset: str = "LastFM", results_
     the plateau; blue: left it), the authors' log (black) and the plateau level (dotted)."""
     _style()
     runs = [r for r in _load(experiment, preset, results_root) if r["dataset"] == dataset and r["model"] == "SASRec"]
-    fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    fig, ax = plt.subplots(figsize=(6.8, 3.6))
     for r in sorted(runs, key=lambda r: r["seed"]):
         y = [h["valid_NDCG@10"] for h in r["history"]]
         left = max(y) > PLATEAU_ESCAPE
         ax.plot(range(len(y)), y, lw=1.1, alpha=0.8, color=color("SASRec") if left else color("S3-Rec"),
                 label="ours: left the plateau" if left else "ours: stopped on it")
-        ax.plot(r["best_epoch"], y[r["best_epoch"]], "o", ms=3, color="black")
+        ax.plot(r["best_epoch"], y[r["best_epoch"]], "o", ms=3, color="black", label="epoch each run tested")
     log = authors_curve(dataset)
     if log is not None:
         ax.plot(log.epoch, log["NDCG@10"], color="black", lw=2, label="authors' log (SASRec, seed 42)")
-    ax.axhline(PLATEAU_ESCAPE, ls=":", color="gray", lw=1)
+    ax.axhline(PLATEAU_ESCAPE, ls=":", color="gray", lw=1, label=f"plateau level ({PLATEAU_ESCAPE})")
     ax.set_xlabel("fine-tuning epoch")
     ax.set_ylabel("validation NDCG@10")
-    handles = {h.get_label(): h for h in ax.get_legend_handles_labels()[0]}
-    ax.legend(handles.values(), handles.keys(), loc="lower right")
     patience = sorted({r["config"]["patience"] for r in runs})
     ax.set_title(f"SASRec on {dataset}, {len(runs)} seeds, patience {patience[0] if len(patience) == 1 else patience} "
                  f"({results_label(runs, preset)})")
-    fig.tight_layout()
+    _legend_below(fig, [ax], ncol=3)  # below the axes: it never covers a curve
     return fig
 
 

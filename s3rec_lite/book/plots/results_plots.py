@@ -1,9 +1,12 @@
 """Table 2 and Figures 2, 4, 5, 6 drawn from the results store (``results/<preset>/<experiment>/``).
 
-Every function reads the stored run JSONs written by ``python -m s3rec_lite experiment ...``, averages over
-seeds (error bars: one standard deviation across seeds; none with a single seed), marks the paper's number
-where the paper gives one, and names in its title the preset and the device the runs used ("tiny preset,
-CPU" for the CPU-sized runs the book's fast mode shows).
+Every function reads the stored run JSONs written by ``python -m s3rec_lite experiment ...`` (whatever is
+stored: no function assumes which runs exist). The ``*_seeds`` frames hold one row per stored run; the
+``*_frame`` frames aggregate them over seeds (``std`` is NaN for a single seed: it has no spread);
+``summary_table`` writes "mean ± sd" for a reader (``tables.mean_std``). The figures are drawn with seaborn
+from the per-seed rows: bars with error bars and lines with bands of one standard deviation over seeds (none
+for a single seed), the paper's number marked where the paper gives one, the legend below the panels (never
+over the data), at most about 7 inches wide, and the preset and device of the runs in the title.
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from ...errors import S3RecError
 __all__ = [
     "results_label", "reference_model", "provenance_frame", "table2_frame", "table2_display", "plot_table2", "ablation_frame",
     "plot_ablation", "sparsity_frame", "plot_sparsity", "pretrain_epochs_frame", "plot_pretrain_epochs",
-    "convergence_frame", "plot_convergence", "CONVERGENCE_MODELS",
+    "convergence_frame", "plot_convergence", "CONVERGENCE_MODELS", "ablation_seeds", "sparsity_seeds",
+    "pretrain_epochs_seeds", "convergence_seeds", "summary_table", "provenance_table", "plot_loss_shares",
+    "plot_seed_comparison", "MAX_WIDTH",
 ]
 
 SAMPLED = reference.METRICS
@@ -82,18 +87,86 @@ def reference_model(model: str) -> str:
 
 
 def _mean_std(values) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (NaN for one value: no spread) and count."""
     v = np.asarray([x for x in values if x is not None], dtype=float)
     if len(v) == 0:
         return np.nan, np.nan, 0
-    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v)
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else np.nan, len(v)
+
+
+def _aggregate(seeds: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:
+    """Per-seed rows -> one row per ``by`` group: mean, std (NaN for one seed), seeds."""
+    g = seeds.groupby(by, sort=False)[metric]
+    return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "seeds": g.count()}).reset_index()
+
+
+def summary_table(seeds: pd.DataFrame, by, metric: str = "NDCG@10", decimals: int = 4) -> pd.DataFrame:
+    """For a reader: one row per ``by`` group, ``metric`` as "mean ± sd" over its seeds (a single seed: the
+    value alone) and the number of seeds. ``seeds`` is a ``*_seeds`` frame."""
+    from ..tables import mean_std
+
+    by = [by] if isinstance(by, str) else list(by)
+    rows = [{**dict(zip(by, key if isinstance(key, tuple) else (key,))),
+             f"{metric} (mean ± sd)": mean_std(g[metric], decimals, seeds=False), "seeds": len(g)}
+            for key, g in seeds.groupby(by, sort=False)]
+    return pd.DataFrame(rows)
+
+
+def provenance_table(experiments, preset: str, results_root=None) -> pd.DataFrame:
+    """:func:`provenance_frame` of several experiments, one after the other; an experiment with nothing
+    stored is skipped (empty frame if none is stored)."""
+    frames = []
+    for exp in [experiments] if isinstance(experiments, str) else experiments:
+        try:
+            frames.append(provenance_frame(exp, preset, results_root))
+        except S3RecError:
+            continue
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+#: The widest figure the book's content column shows without shrinking its text (inches at 100 dpi).
+MAX_WIDTH = 7.0
+
+
+def _panels(n: int, width: float, height: float = 3.2, sharey: bool = False):
+    """A grid of ``n`` panels of about ``width`` x ``height`` inches, wrapped to rows so that the figure is
+    at most :data:`MAX_WIDTH` wide."""
+    cols = max(1, min(n, int(MAX_WIDTH // width)))
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(min(MAX_WIDTH, width * cols), height * rows), squeeze=False,
+                             sharey=sharey)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.remove()
+    return fig, flat[:n]
+
+
+def _legend_below(fig, axes, ncol: int = 3, title: str | None = None) -> None:
+    """One legend for the whole figure, below the panels (it never covers data); duplicate labels merged;
+    ``title`` becomes the figure's suptitle (set before the layout, so that it never overlaps a panel)."""
+    if title:
+        fig.suptitle(title, fontsize=11)
+    handles = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.tight_layout()
+    if handles:
+        column = 0.7 + 0.075 * max(len(label) for label in handles)  # inches a column needs (9-pt text)
+        fits = max(1, int(fig.get_figwidth() // column))  # columns that fit the figure's width
+        fig.legend(handles.values(), handles.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=min(ncol, len(handles), fits), frameon=False)
 
 
 # ------------------------------------------------------------------------------------------------
 # Table 2
 # ------------------------------------------------------------------------------------------------
 def table2_frame(preset: str = "tiny", results_root=None, experiment: str = "table2") -> pd.DataFrame:
-    """Long table, one row per (dataset, model, metric): ours (mean, std, seeds; sampled metrics and
-    full ranking ``full_*``), the paper's Table 2 and the authors' repository's numbers (NaN where none)."""
+    """Long table, one row per (dataset, model, metric): ours (mean, std (NaN for one seed), seeds; sampled
+    metrics and full ranking ``full_*``), the paper's Table 2 and the authors' repository's numbers (NaN
+    where none)."""
     runs = [r for r in _load(experiment, preset, results_root) if r.get("test")]
     groups: dict = {}
     for r in runs:
@@ -131,28 +204,38 @@ def table2_display(preset: str = "tiny", results_root=None, metrics=SAMPLED) -> 
     return out.round(4)
 
 
+SOURCES = {"ours": "#4A4A4A", "paper (Table 2)": "#FFFFFF", "authors' repo": "#BDBDBD"}
+
+
 def plot_table2(preset: str = "tiny", results_root=None, metric: str = "NDCG@10", models=("SASRec", "S3-Rec")):
-    """Bars: ours (mean, error bar = std over seeds) beside the paper's and the authors' repository's."""
+    """Bars per model: ours (mean over seeds, error bar one standard deviation; none for one seed), the
+    paper's Table 2 (white, hatched) and the authors' repository's re-run (grey), one panel per dataset."""
+    import seaborn as sns
+
     _style()
-    runs = _load("table2", preset, results_root)
-    long = table2_frame(preset, results_root)
-    long = long[(long.metric == metric) & long.model.isin(models)]
-    datasets = list(dict.fromkeys(long.dataset))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(max(5.5, 3.2 * len(datasets)), 3.6), squeeze=False, sharey=True)
-    for ax, d in zip(axes[0], datasets):
-        sub = long[long.dataset == d].set_index("model")
-        x = np.arange(len(sub))
-        w = 0.27
-        ax.bar(x - w, sub.ours, w, yerr=sub.ours_std, color=[_color(m) for m in sub.index], label="ours", capsize=3)
-        ax.bar(x, sub.paper.fillna(0), w, color="white", edgecolor="black", hatch="//", label="paper (Table 2)")
-        ax.bar(x + w, sub.authors_repo.fillna(0), w, color="lightgray", edgecolor="gray", label="authors' repo")
-        ax.set_xticks(x, sub.index)
+    runs = [r for r in _load("table2", preset, results_root) if r.get("test") and r["model"] in models]
+    if not runs:
+        raise S3RecError(f"no stored table2 run of {', '.join(models)} ({preset} preset)")
+    rows = [{"dataset": r["dataset"], "model": r["model"], "source": "ours", metric: r["test"][metric]} for r in runs]
+    for d, m in sorted({(r["dataset"], r["model"]) for r in runs}):
+        for source, fn in (("paper (Table 2)", reference.paper_value), ("authors' repo", reference.authors_value)):
+            value = fn(d, reference_model(m), metric)
+            if value is not None:
+                rows.append({"dataset": d, "model": m, "source": source, metric: value})
+    df = pd.DataFrame(rows)
+    datasets = list(dict.fromkeys(r["dataset"] for r in runs))
+    order = [m for m in models if m in set(df.model)]
+    fig, axes = _panels(len(datasets), max(3.4, 1.6 * len(order)), sharey=True)
+    for ax, d in zip(axes, datasets):
+        sns.barplot(df[df.dataset == d], x="model", y=metric, hue="source", order=order, hue_order=list(SOURCES),
+                    palette=SOURCES, errorbar="sd", capsize=0.15, err_kws={"linewidth": 1.2}, edgecolor="black",
+                    linewidth=0.6, ax=ax)
+        for bar, hatch in zip(ax.patches, [""] * len(order) + ["//"] * len(order) + [""] * len(order)):
+            bar.set_hatch(hatch)
         ax.set_title(reference.short(d))
         ax.set_xlabel("model")
-    axes[0][0].set_ylabel(f"test {metric} (99 sampled negatives)")
-    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle(f"Table 2, {metric}: ours vs the paper and the authors' repository ({results_label(runs, preset)})")
-    fig.tight_layout()
+        ax.set_ylabel(f"test {metric} (99 sampled negatives)")
+    _legend_below(fig, axes, title=f"Table 2, {metric} ({results_label(runs, preset)})")
     return fig
 
 
@@ -162,121 +245,156 @@ def plot_table2(preset: str = "tiny", results_root=None, metric: str = "NDCG@10"
 ABLATION_ORDER = ("full", "no-aap", "no-mip", "no-map", "no-sp")
 
 
+def _variant_label(v: str) -> str:
+    return "S3-Rec" if v == "full" else f"-{v[3:].upper()}" if v.startswith("no-") else v
+
+
+def ablation_seeds(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
+    """One row per stored ablation run: dataset, variant ("full", "no-aap", ...), seed, test ``metric``;
+    the paper's order of variants, then any other stored variant."""
+    df = pd.DataFrame([{"dataset": r["dataset"], "variant": r["tag"], "seed": r["seed"], metric: r["test"][metric]}
+                       for r in _load("ablation", preset, results_root) if r.get("test")])
+    if df.empty:
+        raise S3RecError(f"no finished ablation run stored ({preset} preset)")
+    order = {v: i for i, v in enumerate(ABLATION_ORDER)}
+    df["order"] = df.variant.map(order).fillna(len(order))
+    return df.sort_values(["dataset", "order", "variant", "seed"]).drop(columns="order").reset_index(drop=True)
+
+
 def ablation_frame(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
-    rows = [{"dataset": r["dataset"], "variant": r["tag"], "seed": r["seed"], metric: r["test"][metric]}
-            for r in _load("ablation", preset, results_root) if r.get("test")]
-    df = pd.DataFrame(rows)
-    g = df.groupby(["dataset", "variant"])[metric]
-    out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}).reset_index()
-    out["order"] = out.variant.map({v: i for i, v in enumerate(ABLATION_ORDER)})
-    return out.sort_values(["dataset", "order"]).drop(columns="order").reset_index(drop=True)
+    """Mean, std (NaN for one seed) and seeds of the test ``metric`` per (dataset, variant)."""
+    return _aggregate(ablation_seeds(preset, results_root, metric), ["dataset", "variant"], metric)
 
 
 def plot_ablation(preset: str = "tiny", results_root=None, metric: str = "NDCG@10"):
-    """Fig. 2: test metric of S3-Rec with all objectives and with each removed; the paper's full S3-Rec
-    (Table 2) as a black marker, FDSA's as a dashed line (the paper's comparison in Fig. 2)."""
+    """Fig. 2: test metric of S3-Rec with all objectives and with each removed (bars: mean over seeds,
+    error bars one standard deviation); the paper's full S3-Rec (Table 2) as a black star, its FDSA as a
+    dashed line (the paper's comparison in Fig. 2). The legend sits below the panels."""
+    import seaborn as sns
+
     _style()
     runs = _load("ablation", preset, results_root)
-    df = ablation_frame(preset, results_root, metric)
+    df = ablation_seeds(preset, results_root, metric)
+    df["objectives"] = df.variant.map(_variant_label)
     datasets = list(dict.fromkeys(df.dataset))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.6), squeeze=False)
-    for ax, d in zip(axes[0], datasets):
+    fig, axes = _panels(len(datasets), 3.5)
+    for ax, d in zip(axes, datasets):
         sub = df[df.dataset == d]
-        x = np.arange(len(sub))
-        colors = [_color("S3-Rec") if v == "full" else "#E6B0AA" for v in sub.variant]
-        ax.bar(x, sub["mean"], yerr=sub["std"], color=colors, capsize=3, label="ours")
-        ax.set_xticks(x, ["S3-Rec" if v == "full" else f"-{v[3:].upper()}" for v in sub.variant])
+        order = list(dict.fromkeys(sub.objectives))
+        palette = {o: _color("S3-Rec") if o == "S3-Rec" else "#E6B0AA" for o in order}
+        sns.barplot(sub, x="objectives", y=metric, hue="objectives", order=order, palette=palette, legend=False,
+                    errorbar="sd", capsize=0.2, err_kws={"linewidth": 1.2}, ax=ax)
+        ax.plot([], [], color=_color("S3-Rec"), linewidth=8, label="ours (mean ± sd over seeds)")
         paper = reference.paper_value(d, "S3-Rec", metric)
-        if paper is not None:
-            ax.plot([0], [paper], marker="*", color="black", markersize=12, linestyle="none", label="paper, S3-Rec")
+        if paper is not None and "S3-Rec" in order:
+            ax.plot([order.index("S3-Rec")], [paper], marker="*", color="black", markersize=13, linestyle="none",
+                    label="paper, S3-Rec (Table 2)")
         fdsa = reference.paper_value(d, "FDSA", metric)
         if fdsa is not None:
-            ax.axhline(fdsa, color=_color("FDSA"), linestyle="--", linewidth=1, label="paper, FDSA")
+            ax.axhline(fdsa, color=_color("FDSA"), linestyle="--", linewidth=1.2, label="paper, FDSA (Table 2)")
         ax.set_title(reference.short(d))
         ax.set_xlabel("objective removed")
-    axes[0][0].set_ylabel(f"test {metric}")
-    axes[0][0].legend(loc="lower left")
-    fig.suptitle(f"Fig. 2: ablation of the four objectives ({results_label(runs, preset)})")
-    fig.tight_layout()
+        ax.set_ylabel(f"test {metric}")
+    _legend_below(fig, axes, title=f"Fig. 2: ablation ({results_label(runs, preset)})")
     return fig
 
 
 # ------------------------------------------------------------------------------------------------
 # Fig. 4: sparsity
 # ------------------------------------------------------------------------------------------------
+def sparsity_seeds(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
+    """One row per stored sparsity run: dataset, model, fraction of training data kept, seed, test ``metric``."""
+    df = pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], "fraction": r["config"]["train_fraction"],
+                        "seed": r["seed"], metric: r["test"][metric]}
+                       for r in _load("sparsity", preset, results_root) if r.get("test")])
+    if df.empty:
+        raise S3RecError(f"no finished sparsity run stored ({preset} preset)")
+    return df.sort_values(["dataset", "model", "fraction", "seed"]).reset_index(drop=True)
+
+
 def sparsity_frame(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
-    rows = [{"dataset": r["dataset"], "model": r["model"], "fraction": r["config"]["train_fraction"],
-             "seed": r["seed"], metric: r["test"][metric]}
-            for r in _load("sparsity", preset, results_root) if r.get("test")]
-    g = pd.DataFrame(rows).groupby(["dataset", "model", "fraction"])[metric]
-    return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}).reset_index()
+    """Mean, std (NaN for one seed) and seeds of the test ``metric`` per (dataset, model, fraction)."""
+    return _aggregate(sparsity_seeds(preset, results_root, metric), ["dataset", "model", "fraction"], metric)
 
 
 def plot_sparsity(preset: str = "tiny", results_root=None, metric: str = "NDCG@10"):
-    """Fig. 4: test metric against the share of training data kept; the paper's 100% value (Table 2) as a marker."""
+    """Fig. 4: test metric against the share of training data kept (lines: mean over seeds, band one standard
+    deviation); the paper's 100% value (Table 2) of each model as a star."""
+    import seaborn as sns
+
     _style()
     runs = _load("sparsity", preset, results_root)
-    df = sparsity_frame(preset, results_root, metric)
+    df = sparsity_seeds(preset, results_root, metric)
+    df["kept (%)"] = df.fraction * 100
     datasets = list(dict.fromkeys(df.dataset))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False)
-    for ax, d in zip(axes[0], datasets):
-        for m, sub in df[df.dataset == d].groupby("model", sort=False):
-            ax.errorbar(sub.fraction * 100, sub["mean"], yerr=sub["std"], marker="o", capsize=3, color=_color(m), label=m)
+    models = list(dict.fromkeys(df.model))
+    fig, axes = _panels(len(datasets), 3.5)
+    for ax, d in zip(axes, datasets):
+        sub = df[df.dataset == d]
+        sns.lineplot(sub, x="kept (%)", y=metric, hue="model", hue_order=models, palette={m: _color(m) for m in models},
+                     errorbar="sd", marker="o", ax=ax)
+        for m in models:
             paper = reference.paper_value(d, m, metric)
             if paper is not None:
-                ax.plot([100], [paper], marker="*", markersize=12, color=_color(m), markeredgecolor="black",
+                ax.plot([100], [paper], marker="*", markersize=13, color=_color(m), markeredgecolor="black",
                         linestyle="none", label=f"{m}, paper (100%)")
         ax.set_title(reference.short(d))
         ax.set_xlabel("training data kept (%)")
+        ax.set_ylabel(f"test {metric}")
         ax.set_xticks([20, 40, 60, 80, 100])
-    axes[0][0].set_ylabel(f"test {metric}")
-    axes[0][0].legend(loc="best")
-    fig.suptitle(f"Fig. 4: less training data ({results_label(runs, preset)})")
-    fig.tight_layout()
+    _legend_below(fig, axes, ncol=2, title=f"Fig. 4: less training data ({results_label(runs, preset)})")
     return fig
 
 
 # ------------------------------------------------------------------------------------------------
 # Fig. 5: pre-training epochs
 # ------------------------------------------------------------------------------------------------
+def pretrain_epochs_seeds(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
+    """One row per stored fine-tuning run of ``pretrain_epochs``: dataset, pre-training epochs of the
+    checkpoint it started from (0 = none), seed, test ``metric``."""
+    df = pd.DataFrame([{"dataset": r["dataset"], "pretrain_epochs": r["from_pretrain"]["epoch"], "seed": r["seed"],
+                        metric: r["test"][metric]}
+                       for r in _load("pretrain_epochs", preset, results_root) if r.get("test") and r.get("from_pretrain")])
+    if df.empty:
+        raise S3RecError(f"no finished fine-tuning run of pretrain_epochs stored ({preset} preset)")
+    return df.sort_values(["dataset", "pretrain_epochs", "seed"]).reset_index(drop=True)
+
+
 def pretrain_epochs_frame(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
-    rows = [{"dataset": r["dataset"], "pretrain_epochs": r["from_pretrain"]["epoch"], "seed": r["seed"],
-             metric: r["test"][metric]}
-            for r in _load("pretrain_epochs", preset, results_root) if r.get("test") and r.get("from_pretrain")]
-    g = pd.DataFrame(rows).groupby(["dataset", "pretrain_epochs"])[metric]
-    return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}).reset_index()
+    """Mean, std (NaN for one seed) and seeds of the test ``metric`` per (dataset, pre-training epochs)."""
+    return _aggregate(pretrain_epochs_seeds(preset, results_root, metric), ["dataset", "pretrain_epochs"], metric)
 
 
 def plot_pretrain_epochs(preset: str = "tiny", results_root=None, metric: str = "NDCG@10"):
-    """Fig. 5: test metric after fine-tuning from the checkpoint of each pre-training epoch (0 = none); the
-    paper's S3-Rec (Table 2, 100 epochs) and SASRec as dashed lines."""
+    """Fig. 5: test metric after fine-tuning from the checkpoint of each pre-training epoch (0 = none; line:
+    mean over seeds, band one standard deviation); the paper's S3-Rec (Table 2, 100 epochs) dashed and its
+    SASRec dotted."""
+    import seaborn as sns
+
     _style()
     runs = _load("pretrain_epochs", preset, results_root)
-    df = pretrain_epochs_frame(preset, results_root, metric)
+    df = pretrain_epochs_seeds(preset, results_root, metric)
     datasets = list(dict.fromkeys(df.dataset))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False)
-    for ax, d in zip(axes[0], datasets):
-        sub = df[df.dataset == d]
-        ax.errorbar(sub.pretrain_epochs, sub["mean"], yerr=sub["std"], marker="o", capsize=3,
-                    color=_color("S3-Rec"), label="ours, S3-Rec")
+    fig, axes = _panels(len(datasets), 3.5 if len(datasets) > 1 else 5.0)
+    for ax, d in zip(axes, datasets):
+        sns.lineplot(df[df.dataset == d], x="pretrain_epochs", y=metric, errorbar="sd", marker="o",
+                     color=_color("S3-Rec"), label="ours, S3-Rec (mean ± sd over seeds)", ax=ax)
         for m, style in (("S3-Rec", "--"), ("SASRec", ":")):
             paper = reference.paper_value(d, m, metric)
             if paper is not None:
-                ax.axhline(paper, color=_color(m), linestyle=style, linewidth=1, label=f"paper, {m} (Table 2)")
+                ax.axhline(paper, color=_color(m), linestyle=style, linewidth=1.2, label=f"paper, {m} (Table 2)")
         ax.set_title(reference.short(d))
         ax.set_xlabel("pre-training epochs before fine-tuning")
-    axes[0][0].set_ylabel(f"test {metric}")
-    axes[0][0].legend(loc="best")
-    fig.suptitle(f"Fig. 5: how long to pre-train ({results_label(runs, preset)})")
-    fig.tight_layout()
+        ax.set_ylabel(f"test {metric}")
+    _legend_below(fig, axes, ncol=2, title=f"Fig. 5: how long to pre-train ({results_label(runs, preset)})")
     return fig
 
 
 # ------------------------------------------------------------------------------------------------
 # Fig. 6: convergence
 # ------------------------------------------------------------------------------------------------
-def convergence_frame(preset: str = "tiny", results_root=None, metric: str = "NDCG@10", datasets=None) -> pd.DataFrame:
-    """Validation ``metric`` per fine-tuning epoch, from the stored table2 histories (mean/std over seeds)."""
+def convergence_seeds(preset: str = "tiny", results_root=None, metric: str = "NDCG@10", datasets=None) -> pd.DataFrame:
+    """Validation ``metric`` per fine-tuning epoch of every stored table2 run: dataset, model, epoch, seed."""
     rows = []
     for r in _load("table2", preset, results_root):
         if datasets and r["dataset"] not in datasets:
@@ -286,8 +404,15 @@ def convergence_frame(preset: str = "tiny", results_root=None, metric: str = "ND
                          metric: h[f"valid_{metric}"]})
     if not rows:
         raise S3RecError(f"no fine-tuning histories stored for {datasets or 'any dataset'} ({preset} preset)")
-    g = pd.DataFrame(rows).groupby(["dataset", "model", "epoch"])[metric]
-    return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}).reset_index()
+    return pd.DataFrame(rows)
+
+
+def convergence_frame(preset: str = "tiny", results_root=None, metric: str = "NDCG@10", datasets=None) -> pd.DataFrame:
+    """Validation ``metric`` per fine-tuning epoch, from the stored table2 histories (mean, std (NaN for one
+    seed) and the number of seeds still running at that epoch)."""
+    seeds = convergence_seeds(preset, results_root, metric, datasets)
+    return _aggregate(seeds, ["dataset", "model", "epoch"], metric).sort_values(["dataset", "model", "epoch"],
+                                                                                 ignore_index=True)
 
 
 CONVERGENCE_MODELS = ("S3-Rec", "S3-Rec-released", "SASRec", "FDSA", "GRU4Rec")
@@ -295,27 +420,87 @@ CONVERGENCE_MODELS = ("S3-Rec", "S3-Rec-released", "SASRec", "FDSA", "GRU4Rec")
 
 def plot_convergence(preset: str = "tiny", results_root=None, metric: str = "NDCG@10", datasets=None,
                      models=CONVERGENCE_MODELS):
-    """Fig. 6: validation metric per fine-tuning epoch for ``models`` (those stored; shaded: std over seeds);
-    on Beauty the authors' logged NDCG@10 of their first epochs as crosses."""
+    """Fig. 6: validation metric per fine-tuning epoch for ``models`` (those stored; line: mean over the
+    seeds still running, band: one standard deviation); on Beauty the authors' logged NDCG@10 of their first
+    epochs as crosses."""
+    import seaborn as sns
+
     _style()
     runs = _load("table2", preset, results_root)
-    df = convergence_frame(preset, results_root, metric, datasets)
+    df = convergence_seeds(preset, results_root, metric, datasets)
     df = df[df.model.isin(models)]
     names = list(dict.fromkeys(df.dataset))
-    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names) + 2.0, 3.6), squeeze=False)
-    for ax, d in zip(axes[0], names):
-        for m in [m for m in models if m in set(df[df.dataset == d].model)]:
-            sub = df[(df.dataset == d) & (df.model == m)]
-            ax.plot(sub.epoch, sub["mean"], marker=".", color=_color(m), label=f"ours, {m}")
-            ax.fill_between(sub.epoch, sub["mean"] - sub["std"], sub["mean"] + sub["std"], color=_color(m), alpha=0.2)
+    fig, axes = _panels(len(names), 3.5 if len(names) > 1 else 6.0)
+    for ax, d in zip(axes, names):
+        sub = df[df.dataset == d]
+        present = [m for m in models if m in set(sub.model)]
+        sns.lineplot(sub.assign(model=sub.model.map(lambda m: f"ours, {m}")), x="epoch", y=metric, hue="model",
+                     hue_order=[f"ours, {m}" for m in present], palette={f"ours, {m}": _color(m) for m in present},
+                     errorbar="sd", ax=ax)
+        for m in present:
             log = reference.AUTHORS_LOG_BEAUTY.get(m) if d == "Beauty" and metric == "NDCG@10" else None
             if log:
                 ax.plot(list(log), list(log.values()), "x", color=_color(m), markersize=8, label=f"authors' log, {m}")
         ax.set_title(reference.short(d))
         ax.set_xlabel("fine-tuning epoch")
-    axes[0][0].set_ylabel(f"validation {metric}")
-    handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
-    axes[0][-1].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle(f"Fig. 6: convergence of fine-tuning ({results_label(runs, preset)})")
-    fig.tight_layout()
+        ax.set_ylabel(f"validation {metric}")
+    _legend_below(fig, axes, title=f"Fig. 6: convergence of fine-tuning ({results_label(runs, preset)})")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Chapter 16: live tiny measurements (not the store)
+# ------------------------------------------------------------------------------------------------
+def plot_loss_shares(shares: pd.DataFrame, title: str = "Share of each objective in the weighted pre-training loss"):
+    """Horizontal stacked bars, one per row of ``shares`` (index: a setting, columns: objectives, each row
+    summing to 1): each objective's share of the weighted total. Shares are written on segments >= 8%."""
+    from .style import COLORS
+
+    _style()
+    fig, ax = plt.subplots(figsize=(6.4, 0.6 * len(shares) + 1.6))
+    left = np.zeros(len(shares))
+    for i, k in enumerate(shares.columns):
+        v = shares[k].to_numpy(dtype=float)
+        bars = ax.barh(list(shares.index), v, left=left, color=COLORS[i % len(COLORS)], label=k.upper(),
+                       edgecolor="white", height=0.6)
+        for b, x in zip(bars, v):
+            if x >= 0.08:
+                ax.text(b.get_x() + b.get_width() / 2, b.get_y() + b.get_height() / 2, f"{x:.0%}", ha="center",
+                        va="center", fontsize=9, color="white")
+        left += v
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.0%}"))
+    ax.set_xlabel("share of the weighted total loss")
+    ax.set_title(title)
+    _legend_below(fig, [ax], ncol=4)
+    return fig
+
+
+def plot_seed_comparison(rows, metric: str = "test_NDCG@10", key: str = "setting", title: str = ""):
+    """One column per value of ``key``: every seed as a dot (jittered, so equal values stay visible) and, to
+    its right, the mean with one standard deviation over seeds (black; the two never cover each other)."""
+    import seaborn as sns
+
+    _style()
+    df = pd.DataFrame(rows)
+    names = list(dict.fromkeys(df[key]))
+    fig, ax = plt.subplots(figsize=(min(MAX_WIDTH, 1.6 * len(names) + 2.2), 3.4))
+    from .style import COLORS
+
+    sns.stripplot(df, x=key, y=metric, hue=key, order=names, palette=COLORS[:len(names)], legend=False,
+                  jitter=0.08, size=7, alpha=0.85, ax=ax)
+    for collection in ax.collections:  # the dots a little left of each column's centre
+        collection.set_offsets(collection.get_offsets() - np.array([0.12, 0.0]))
+    g = df.groupby(key, sort=False)[metric]
+    mean, std = g.mean().reindex(names), g.std(ddof=1).reindex(names)
+    ax.errorbar(np.arange(len(names)) + 0.18, mean, yerr=std, fmt="_", color="black", markersize=14, capsize=4,
+                linewidth=1.2, label="mean ± sd over seeds")
+    ax.plot([], [], "o", color="gray", label="one seed")
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_xlabel(key)
+    ax.set_ylabel(metric.replace("_", " "))
+    if title:
+        ax.set_title(title)
+    _legend_below(fig, [ax], ncol=2)
     return fig
