@@ -361,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="experiment: " + ", ".join(EXPERIMENTS))
     p.add_argument("--datasets", nargs="+", default=None, help="datasets (default: the experiment's, per preset)")
     p.add_argument("--seeds", type=int, default=None, help="run seeds 1..N (default: 3; tiny: 1)")
-    p.add_argument("--parallel", type=int, default=1, help="run K runs at once (subprocesses; default 1)")
+    p.add_argument("--parallel", type=int, default=None,
+                   help="run K runs at once (subprocesses). Default: 2 on a CPU with 2+ cores (one thread each: "
+                        "more runs per hour than one run on all cores, benchmarks/RESULTS.md), 1 on a GPU")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     p.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="settings preset (default: paper)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -372,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", default=str(DEFAULT_RUNS), help="checkpoints (default: runs/, git-ignored)")
     p.add_argument("--list", action="store_true", help="list the runs and whether each is stored; run nothing")
     p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads per run (default: all cores for one run; cores / K for --parallel K)")
+                   help="CPU threads per run (default: all cores when one run is left; cores / K for K at once)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -395,10 +397,18 @@ def _order(runs: list[Run]) -> list[list[Run]]:
     return [w for w in (first, second) if w]
 
 
-def _worker_command(args, run: Run) -> list[str]:
+def default_parallel(device: str = "auto", cores: int | None = None) -> int:
+    """How many runs at once when ``--parallel`` is not given: 2 on a CPU with at least 2 cores (on the 2-core
+    machine of benchmarks/RESULTS.md, two one-thread runs finish 1.4x more epochs per hour than one two-thread
+    run: small models scale badly across threads), 1 on a GPU."""
+    cores = cores or os.cpu_count() or 1
+    return 2 if device_kind(device) == "cpu" and cores >= 2 else 1
+
+
+def _worker_command(args, run: Run, at_once: int) -> list[str]:
     cmd = [sys.executable, "-m", "s3rec_lite", "experiment", args.name, "--preset", args.preset, "--device",
            args.device, "--results", args.results, "--runs", args.runs, "--only", run.key, "--quiet",
-           "--threads", str(args.threads or max(1, (os.cpu_count() or 1) // args.parallel))]
+           "--threads", str(args.threads or max(1, (os.cpu_count() or 1) // at_once))]
     if args.datasets:
         cmd += ["--datasets", *args.datasets]
     if args.seeds:
@@ -418,6 +428,8 @@ def main(argv=None) -> int:
     try:
         exp = get_experiment(args.name)
         _check_datasets(args.datasets)
+        if args.parallel is None:
+            args.parallel = default_parallel(args.device)
         if args.parallel < 1:
             raise ConfigError("--parallel must be at least 1")
         if args.threads is not None:
@@ -455,7 +467,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=args.name, disable=args.quiet)
         for wave in _order(todo):
-            if args.parallel == 1:
+            at_once = min(args.parallel, len(wave))  # one run left: in this process, on all its threads
+            if at_once == 1:
                 for r in wave:
                     bar.set_postfix_str(r.key)
                     res = execute(r, args.preset, args.results, args.runs, extra, args.device,
@@ -463,7 +476,7 @@ def main(argv=None) -> int:
                     bar.update(1)
                     print(summary_line(res), flush=True)
             else:
-                _run_parallel(args, wave, bar)
+                _run_parallel(args, wave, bar, at_once)
         bar.close()
     except S3RecError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -523,16 +536,16 @@ def _redo_missing_pretraining(todo: list[Run], runs: list[Run], cfgs: dict, runs
     return redo + todo
 
 
-def _run_parallel(args, wave: list[Run], bar) -> None:
+def _run_parallel(args, wave: list[Run], bar, at_once: int) -> None:
     pending, active, failed = list(wave), [], []
     while pending or active:
-        while pending and len(active) < args.parallel:
+        while pending and len(active) < at_once:
             r = pending.pop(0)
             log = Path(args.runs) / args.preset / r.key / "log.txt"
             log.parent.mkdir(parents=True, exist_ok=True)
             fh = open(log, "a")
             env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
-            active.append((r, subprocess.Popen(_worker_command(args, r), stdout=fh, stderr=subprocess.STDOUT, env=env), fh, log))
+            active.append((r, subprocess.Popen(_worker_command(args, r, at_once), stdout=fh, stderr=subprocess.STDOUT, env=env), fh, log))
         time.sleep(0.5)
         for item in list(active):
             r, proc, fh, log = item

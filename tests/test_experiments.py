@@ -161,3 +161,14 @@ def test_pretrain_epochs_fine_tunes_from_one_pretraining_and_survives_a_fresh_ma
     again = {r["tag"]: r for r in ex.load_results("pretrain_epochs", "tiny", tmp_path / "res")}
     assert again["pt003"]["test"] == runs["pt003"]["test"]  # same CPU, same seeds: the same numbers
     assert (tmp_path / "runs2").exists() and again["pt001"] == runs["pt001"]  # the others were skipped
+
+
+def test_default_parallel_is_two_one_thread_runs_on_a_cpu(monkeypatch):
+    assert ex.default_parallel("cpu", cores=2) == 2 and ex.default_parallel("cpu", cores=16) == 2
+    assert ex.default_parallel("cpu", cores=1) == 1
+    monkeypatch.setattr(ex, "device_kind", lambda device="auto": "cuda")
+    assert ex.default_parallel("auto", cores=16) == 1
+    args = ex.build_parser().parse_args(["table2", "--threads", "3"])
+    assert args.parallel is None  # resolved in main(): an explicit --parallel always wins
+    cmd = ex._worker_command(ex.build_parser().parse_args(["table2"]), ex.Run("table2", "LastFM", "SASRec", 1, {}), 2)
+    assert cmd[cmd.index("--threads") + 1] == str(max(1, (os.cpu_count() or 1) // 2))
