@@ -117,6 +117,14 @@ def test_sampled_vs_full_and_swap_table(store):
     assert math.isnan(swaps.iloc[0]["full z"])  # C has one seed: no spread, no z
 
 
+def test_split_at_largest_gap():
+    lead, trail, gap = seqrec.split_at_largest_gap({"c": 0.17, "a": 0.35, "d": 0.16, "b": 0.30})
+    assert (lead, trail) == (["a", "b"], ["c", "d"]) and math.isclose(gap, 0.13)
+    assert seqrec.split_at_largest_gap({"x": 1.0, "y": 0.0}) == (["x"], ["y"], 1.0)
+    with pytest.raises(S3RecError, match="two models"):
+        seqrec.split_at_largest_gap({"x": 1.0})
+
+
 def test_z_of_a_gap():
     assert math.isclose(seqrec._z(0.02, 0.01, 4, 0.01, 4), 0.02 / math.sqrt(0.01 ** 2 / 2))
     assert seqrec._z(0.01, 0.0, 3, 0.0, 3) == math.inf and math.isnan(seqrec._z(0.0, 0.0, 3, 0.0, 3))

@@ -22,7 +22,7 @@ from ..errors import S3RecError
 
 __all__ = [
     "stored_runs", "validation_curve", "seed_values", "seed_summary", "ranking", "kendall_tau", "swapped_pairs",
-    "sampled_vs_full", "swap_table", "sampled_hit_probability", "plot_validation_curves", "plot_seed_spread",
+    "sampled_vs_full", "swap_table", "split_at_largest_gap", "sampled_hit_probability", "plot_validation_curves", "plot_seed_spread",
     "plot_sampled_hit_probability", "plot_rank_slope",
 ]
 
@@ -165,6 +165,17 @@ def swap_table(table: pd.DataFrame) -> pd.DataFrame:
                      "full gap": gap_f, "full z": _z(gap_f, ra["full sd"], ra.seeds, rb["full sd"], rb.seeds)})
     return pd.DataFrame(rows, columns=["ahead (sampled)", "ahead (full)", "sampled gap", "sampled z", "full gap",
                                        "full z"])
+
+
+def split_at_largest_gap(scores: dict[str, float]) -> tuple[list[str], list[str], float]:
+    """Split models into a leading and a trailing group at the largest gap between neighbours in the
+    ranking by ``scores``: (leading, trailing, gap), each group best first.  Needs at least two models."""
+    if len(scores) < 2:
+        raise S3RecError("split_at_largest_gap: needs at least two models")
+    order = ranking(scores)
+    gaps = [scores[a] - scores[b] for a, b in zip(order, order[1:])]  # [n - 1], all >= 0
+    cut = int(np.argmax(gaps)) + 1  # the first largest gap
+    return order[:cut], order[cut:], float(gaps[cut - 1])
 
 
 # ------------------------------------------------------------------------------------------------
