@@ -14,3 +14,4 @@ from .data_plots import *  # noqa: E402,F401,F403
 from .fig3_plots import *  # noqa: E402,F401,F403  Fig. 3 (other models pre-trained)
 from .paper_results import *  # noqa: E402,F401,F403  the paper-scale CPU runs: Table 2 summary, the SASRec plateau
 from .diagrams import *  # noqa: E402,F401,F403  pre-training and the four objectives, drawn (chapters 6-10)
+from .attention_plots import *  # noqa: E402,F401,F403  chapter 4: self-attention taken apart
