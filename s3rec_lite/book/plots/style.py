@@ -10,6 +10,8 @@ from matplotlib.figure import Figure
 PALETTE = {
     "S3-Rec": "#C0392B", "S3-Rec-released": "#E67E22", "SASRec": "#2E86C1", "FDSA": "#7D3C98", "GRU4Rec": "#27AE60", "Caser": "#D68910",
     "BERT4Rec": "#17A589", "PopRec": "#7F8C8D", "paper": "#000000", "ours": "#C0392B", "authors": "#2E86C1",
+    # the other models of Table 2: a feature variant is a lighter shade of its base model
+    "FM": "#D4AC0D", "HGN": "#34495E", "AutoInt": "#A04000", "GRU4Rec_F": "#82E0AA", "SASRec_F": "#85C1E9",
 }
 COLORS = ["#C0392B", "#2E86C1", "#27AE60", "#D68910", "#7D3C98", "#17A589", "#7F8C8D", "#2C3E50"]
 
