@@ -479,8 +479,8 @@ def load_dataset(
     ``"released"`` (required: an error if it can be neither found nor downloaded), ``"generated"`` (always
     generated from ``negatives_seed``). The source is kept in ``negatives_source`` (every result records it).
     """
-    if name == "synthetic":
-        return make_synthetic()
+    if name in SYNTHETIC_VARIANTS:
+        return make_synthetic(**SYNTHETIC_VARIANTS[name])
     if name in REGISTRY:
         seq_path = locate(name, "seq", data_dir, allow_download, progress)
         attr_path = locate(name, "attr", data_dir, allow_download, progress)
@@ -573,6 +573,16 @@ def _cached_generated_negatives(ds: SequenceDataset, k: int, seed: int) -> np.nd
 # ------------------------------------------------------------------------------------------------
 # Synthetic data with planted structure
 # ------------------------------------------------------------------------------------------------
+#: The synthetic datasets by name, each ``make_synthetic``'s arguments: ``synthetic`` (the default, uniform
+#: within clusters) and ``synthetic-longtail`` (chapter 10's explorer: many items, a Zipf long tail within
+#: each cluster, so that most items are rare in the training sequences and only their attributes place them).
+SYNTHETIC_VARIANTS: dict[str, dict] = {
+    "synthetic": {},
+    "synthetic-longtail": dict(num_users=300, num_items=800, num_clusters=40, min_len=8, max_len=20,
+                               popularity_exponent=1.0, seed=0, name="synthetic-longtail"),
+}
+
+
 def make_synthetic(
     num_users: int = 400,
     num_items: int = 200,
@@ -583,6 +593,8 @@ def make_synthetic(
     stay_prob: float = 0.8,
     seed: int = 0,
     num_negatives: int = 99,
+    popularity_exponent: float = 0.0,
+    name: str = "synthetic",
 ) -> SequenceDataset:
     """A small dataset where the truth is known.
 
@@ -590,7 +602,17 @@ def make_synthetic(
     item carries its cluster's first attribute plus one more of them. A user walks between items: the next
     item stays in the current cluster with probability ``stay_prob``, otherwise moves to the next cluster
     (c+1 mod C). So attributes predict items (AAP/MAP), and recent items predict the next one (MIP/SP).
+
+    ``popularity_exponent`` > 0 makes a long tail: within its cluster the k-th item (k = 1, 2, ...) is picked
+    with probability proportional to ``k ** -popularity_exponent`` (Zipf) instead of uniformly, so a few items
+    per cluster are frequent and most are rare in the training sequences; a user never repeats an item, so
+    the later items of a user who stays in a cluster, the validation and test items among them, are more
+    often rare ones. Only their attributes (shared with the frequent items of their cluster) say where they
+    belong. The default 0 is the uniform walk (the same data as before for every seed). ``name``: the
+    dataset's name (``SYNTHETIC_VARIANTS``).
     """
+    if popularity_exponent < 0:
+        raise ValueError(f"popularity_exponent must be at least 0, got {popularity_exponent}")
     rng = np.random.default_rng(seed)
     cluster_of = np.sort(rng.integers(0, num_clusters, size=num_items))  # item i+1 -> cluster
     cluster_of[:num_clusters] = np.arange(num_clusters)  # every cluster non-empty
@@ -602,6 +624,9 @@ def make_synthetic(
         c = int(cluster_of[item - 1])
         extra = int(rng.integers(1, A)) if A > 1 else 0
         item_attributes[item] = sorted({c * A + 1, c * A + 1 + extra})
+    # popularity[i - 1]: item i's weight, its rank within its cluster to the power -popularity_exponent
+    rank_in_cluster = np.concatenate([np.arange(1, len(m) + 1) for m in members])  # items are sorted by cluster
+    popularity = rank_in_cluster.astype(float) ** -popularity_exponent  # [num_items]
     seqs = []
     for _ in range(num_users):
         length = int(rng.integers(min_len, max_len + 1))
@@ -611,16 +636,21 @@ def make_synthetic(
             if rng.random() >= stay_prob:
                 c = (c + 1) % num_clusters
             choices = [i for i in members[c] if i not in used] or [i for i in range(1, num_items + 1) if i not in used]
-            item = int(rng.choice(choices))
+            if popularity_exponent > 0:  # Zipf over the cluster's items in id order (the first is the most popular)
+                p = popularity[np.asarray(choices) - 1]  # [len(choices)]
+                item = int(rng.choice(choices, p=p / p.sum()))
+            else:
+                item = int(rng.choice(choices))
             used.add(item)
             seq.append(item)
         seqs.append(np.asarray(seq, dtype=np.int64))
     n_used = int(max(s.max() for s in seqs))  # as when read back from files: items 1..largest id used
     item_attributes = {i: a for i, a in item_attributes.items() if i <= n_used}
     ds = SequenceDataset(
-        name="synthetic", users=np.arange(1, num_users + 1), sequences=seqs, item_attributes=item_attributes,
+        name=name, users=np.arange(1, num_users + 1), sequences=seqs, item_attributes=item_attributes,
         n_items=n_used, n_attributes=max(max(a) for a in item_attributes.values()),
-        files={"generator": {"path": "s3rec_lite.data.make_synthetic", "sha256": f"seed={seed}"}},
+        files={"generator": {"path": "s3rec_lite.data.make_synthetic", "sha256": f"seed={seed}" + (
+            f", popularity_exponent={popularity_exponent}" if popularity_exponent > 0 else "")}},
     )
     ds.eval_negatives = generate_eval_negatives(seqs, n_used, num_negatives, seed + 1)
     ds.negatives_source = f"generated (uniform over non-interacted items, seed {seed + 1})"

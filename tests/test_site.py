@@ -280,6 +280,35 @@ def test_page(page_path, server, browser):
         assert report.sliders > 0, "the page has widget state but no slider was drawn"
 
 
+# Sliders over pre-rendered figures (book.widgets.FigureSwitcher, SweepSwitcher): they work without a kernel.
+# (chapter 10's "#ch10-explorer-switcher" joins when the chapter shows the stored explorer grid)
+SWITCHERS = {"book/03_mutual_information": "#ch03-infonce-switcher"}
+
+
+@pytest.mark.parametrize("page_path", [p for p in SWITCHERS if p in toc_pages()])
+def test_static_slider_switches_the_figure(page_path, server, browser):
+    """Moving each slider of the page's switcher (to its last value, then its first) shows exactly one figure,
+    the one of the new state, and the state changes (``data-current``)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/{page_path}.html", wait_until="load", timeout=60_000)
+        root = page.locator(SWITCHERS[page_path])
+        assert root.count() == 1, f"no {SWITCHERS[page_path]} on the page"
+        sliders = root.locator("input[type=range]")
+        assert sliders.count() >= 1
+        for i in range(sliders.count()):
+            for end in ("max", "min"):
+                before = root.get_attribute("data-current")
+                sliders.nth(i).evaluate(f"(el) => {{ el.value = el.{end}; el.dispatchEvent(new Event('input')); }}")
+                after = root.get_attribute("data-current")
+                shown = root.locator("img[data-state]:visible")
+                assert shown.count() == 1 and shown.first.get_attribute("data-state") == after, (i, end, after)
+                assert after != before, f"slider {i} to its {end}: the state stayed {before}"
+    finally:
+        context.close()
+
+
 def test_no_solution_or_hidden_test_anywhere_in_the_site():
     """Pages, the sources offered for download, the search index: no master assignment leaks."""
     _need((HTML / "index.html").exists(), f"no built site in {HTML} (bash scripts/test_book.sh)")

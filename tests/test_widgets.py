@@ -83,3 +83,89 @@ def test_data_plots_smoke():
     m = data_plots.toy_ranking_metrics([0.5, 0.9, 0.1, 0.7, 0.2, 0.95], 0)
     assert m["rank"] == 3 and m["MRR"] == 0.25 and m["NDCG@5"] == pytest.approx(1 / np.log2(5))
     assert data_plots.plot_book_map().axes[0].get_title() == "A map of the book"
+
+
+def _fake_explorer_results(gain=0.1, seeds=(1, 2, 3)):
+    """Stored-run records shaped as the runner writes them, for every point of the explorer grid."""
+    from s3rec_lite.experiments import explorer
+
+    rng = np.random.default_rng(0)
+    out = []
+    for run in explorer("explorer", None, list(seeds)):
+        v = 0.3 + rng.normal(0, 0.01) + (0 if run.model == "SASRec" else gain)
+        out.append({"experiment": "explorer", "key": run.key, "tag": run.tag, "model": run.model, "seed": run.seed,
+                    "valid": {"NDCG@10": v}, "test": {"NDCG@10": v}, "provenance": {"commit": "abc"}})
+    return out
+
+
+def test_explorer_grid_declares_each_sweep_around_the_paper_point():
+    from s3rec_lite.experiments import EXPLORER_SWEEPS, explorer, explorer_defaults, explorer_point
+
+    runs = explorer("explorer", None, [1, 2])
+    keys = [r.key for r in runs]
+    assert len(keys) == len(set(keys))  # the paper's point is run once, not once per sweep
+    n_points = 2 + sum(len(v) - 1 for v in EXPLORER_SWEEPS.values())
+    assert len(runs) == 2 * n_points and all(r.dataset == "synthetic-longtail" for r in runs)
+    assert explorer_point("mask_ratio0.4", "S3-Rec") == ("mask_ratio", 0.4)
+    assert explorer_point("aap0", "S3-Rec") == ("aap", 0.0) and explorer_point("", "SASRec") == ("none", None)
+    mask = next(r for r in runs if r.tag == "mask_ratio0.8")
+    assert mask.overrides == {"mask_ratio": 0.8}
+    sp0 = next(r for r in runs if r.tag == "sp0")
+    assert sp0.overrides == {"loss_weights": {"sp": 0.0}}
+    assert explorer_defaults()["mask_ratio"] in EXPLORER_SWEEPS["mask_ratio"]
+
+
+def test_explorer_switcher_prerenders_every_stored_point():
+    from s3rec_lite.experiments import EXPLORER_SWEEPS
+
+    results = _fake_explorer_results()
+    sw, frame = widgets.explorer_switcher(results)
+    n_states = sum(len(v) for v in EXPLORER_SWEEPS.values())
+    assert len(sw.states) == n_states and len(set(sw.png.values())) == n_states  # each state its own picture
+    page = sw._repr_html_()
+    assert 'id="ch10-explorer-switcher"' in page and 'data-current="mask_ratio=0.2"' in page
+    assert page.count('type="range"') == len(EXPLORER_SWEEPS) and page.count("<img ") == n_states
+    shown = [chunk for chunk in page.split("<img ")[1:] if "display:none" not in chunk]
+    assert len(shown) == 1 and shown[0].startswith('data-state="mask_ratio=0.2"')
+    assert 'data-knob="aap" data-default="1"' in page  # AAP's slider starts on 0.2, its 2nd value
+    assert "oninput=" in page and "<script" not in page
+    sweep = widgets.explorer_sweep(frame, "aap")
+    assert list(sweep["value"]) == list(EXPLORER_SWEEPS["aap"]) and (sweep["n"] == 3).all()
+    base = widgets.explorer_baseline(frame)
+    assert base["n"] == 3 and sweep["mean"].min() > base["mean"] + 0.05  # the planted gain of 0.1
+    fig = widgets.plot_explorer_state(frame, "mask_ratio", 0.4)
+    assert fig.get_size_inches()[0] <= 7.0 and "0.4" in fig.axes[0].get_title()
+
+
+def test_explorer_rejects_bad_input():
+    with pytest.raises(ValueError, match="no stored runs"):
+        widgets.explorer_frame([])
+    bad = _fake_explorer_results()[:1]
+    bad[0]["experiment"] = "table2"
+    with pytest.raises(ValueError, match="not a run of the explorer"):
+        widgets.explorer_frame(bad)
+    frame = widgets.explorer_frame(_fake_explorer_results())
+    with pytest.raises(ValueError, match="unknown knob"):
+        widgets.explorer_sweep(frame, "lr")
+    with pytest.raises(ValueError, match="not a stored point"):
+        widgets.plot_explorer_state(frame, "mask_ratio", 0.3)
+
+
+def test_synthetic_longtail_variant_leaves_the_default_alone():
+    from s3rec_lite.data import SYNTHETIC_VARIANTS, load_dataset, make_synthetic
+
+    import hashlib
+
+    def digest(ds):
+        return hashlib.sha256(np.concatenate(ds.sequences).tobytes()
+                              + str(sorted(ds.item_attributes.items())).encode()).hexdigest()[:16]
+
+    # the default data, as make_synthetic made it before the variant existed (other tests rely on it)
+    assert digest(make_synthetic()) == "57084be4b6c2181c"
+    assert digest(make_synthetic(**widgets.TINY_DATA)) == "8e1e6420d6920ec1"
+    tail = load_dataset("synthetic-longtail")
+    assert tail.name == "synthetic-longtail" and tail.num_users == SYNTHETIC_VARIANTS["synthetic-longtail"]["num_users"]
+    counts = np.bincount(np.concatenate(tail.sequences), minlength=tail.n_items + 1)[1:]
+    assert counts.max() >= 4 * np.median(counts)  # a long tail: the head is far above the median item
+    with pytest.raises(ValueError, match="popularity_exponent"):
+        make_synthetic(popularity_exponent=-1)

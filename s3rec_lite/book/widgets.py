@@ -22,7 +22,8 @@ from ..data import make_synthetic
 from .infonce_demo import single_thread
 
 __all__ = ["TINY_DATA", "tiny_config", "run_tiny_experiment", "single_thread", "PretrainExplorer", "FigureSwitcher",
-           "INFONCE_NEGATIVES", "infonce_switcher"]
+           "INFONCE_NEGATIVES", "infonce_switcher", "EXPLORER_LABELS", "explorer_frame", "explorer_sweep",
+           "explorer_baseline", "plot_explorer_state", "SweepSwitcher", "explorer_switcher"]
 
 #: The tiny synthetic dataset the widget trains on (planted clusters; see ``data.make_synthetic``).
 TINY_DATA = dict(num_users=150, num_items=150, min_len=8, max_len=20, seed=0)
@@ -230,3 +231,188 @@ def infonce_switcher(negatives=INFONCE_NEGATIVES, value: int = 15, dim: int = 4,
                   f"curve) for correlations {rhos[0]} to {rhos[-1]}, d = {dim}: the estimates stay under the dashed "
                   f"ceiling at {one['ceiling'][0]:.2f} nats; the largest gap to the truth is {gap:.2f} nats.")
     return FigureSwitcher(figures, element_id, "negatives K", value=value, alt=alt), sweep
+
+
+# ------------------------------------------------------------------------------------------------
+# Chapter 10's explorer on a static page: the stored grid of the ``explorer`` experiment
+# ------------------------------------------------------------------------------------------------
+#: The knobs of the explorer, in slider order, and how each is labelled.
+EXPLORER_LABELS = {"mask_ratio": "mask ratio p", "aap": "λ AAP", "mip": "λ MIP", "map": "λ MAP", "sp": "λ SP"}
+
+
+def explorer_frame(results: list[dict], metric: str = "NDCG@10", split: str = "test"):
+    """The stored runs of the ``explorer`` experiment as one row per run: ``knob`` (``mask_ratio``, ``aap``,
+    ``mip``, ``map``, ``sp``; ``paper`` for the paper's setting, ``none`` for no pre-training), ``value``,
+    ``seed``, ``valid`` and ``test`` (``metric``), ``commit``. The paper's setting is one point of every sweep:
+    :func:`explorer_sweep` adds it where needed. Bad input (no runs, a run of another experiment): ValueError."""
+    import pandas as pd
+
+    from ..experiments import explorer_point
+
+    if not results:
+        raise ValueError("no stored runs of the explorer experiment (python -m s3rec_lite experiment explorer "
+                         "--preset explorer)")
+    rows = []
+    for r in results:
+        if r.get("experiment") != "explorer":
+            raise ValueError(f"{r.get('key')}: not a run of the explorer experiment")
+        knob, value = explorer_point(r["tag"], r["model"])
+        rows.append({"knob": knob, "value": value, "seed": r["seed"], "valid": r["valid"][metric],
+                     "test": r["test"][metric], "commit": r["provenance"]["commit"], "key": r["key"]})
+    return pd.DataFrame(rows)
+
+
+def explorer_sweep(frame, knob: str, which: str = "test"):
+    """One knob's sweep: one row per value (the paper's setting included) with ``mean``, ``sd`` (over seeds,
+    NaN for one seed), ``n`` and the seeds' values in ``values``, sorted by value."""
+    import pandas as pd
+
+    from ..experiments import explorer_defaults
+
+    if knob not in EXPLORER_LABELS:
+        raise ValueError(f"unknown knob {knob!r}; choose one of {', '.join(EXPLORER_LABELS)}")
+    part = frame[frame.knob == knob]
+    paper = frame[frame.knob == "paper"].assign(knob=knob, value=explorer_defaults()[knob])
+    part = pd.concat([part, paper]).sort_values(["value", "seed"])
+    out = part.groupby("value")[which].agg(mean="mean", sd="std", n="count", values=list).reset_index()
+    return out
+
+
+def explorer_baseline(frame, which: str = "test") -> dict:
+    """No pre-training (SASRec, the same network from its initialisation): mean, sd and n over seeds."""
+    v = frame[frame.knob == "none"][which]
+    if v.empty:
+        raise ValueError("the stored grid has no run without pre-training")
+    return {"mean": float(v.mean()), "sd": float(v.std()), "n": int(v.count()), "values": v.tolist()}
+
+
+def plot_explorer_state(frame, knob: str, value: float, which: str = "test", metric: str = "NDCG@10"):
+    """One state of the explorer: the sweep of ``knob`` (every seed a dot, mean ± sd a bar), the chosen
+    ``value`` highlighted, and the no-pre-training band (mean ± sd). 6.4 x 3.4 in."""
+    import matplotlib.pyplot as plt
+
+    from .plots import color, style
+
+    style()
+    sweep, base = explorer_sweep(frame, knob, which), explorer_baseline(frame, which)
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    lo, hi = base["mean"] - base["sd"], base["mean"] + base["sd"]
+    ax.axhspan(lo, hi, color=color("SASRec"), alpha=0.18, lw=0)
+    ax.axhline(base["mean"], color=color("SASRec"), lw=1.5, label="no pre-training (SASRec): mean ± sd")
+    xs = list(range(len(sweep)))
+    for x, (_, row) in zip(xs, sweep.iterrows()):
+        chosen = abs(row["value"] - value) < 1e-9
+        c = color("S3-Rec") if chosen else "#7F8C8D"
+        jitter = np.linspace(-0.12, 0.12, len(row["values"])) if len(row["values"]) > 1 else [0.0]
+        ax.scatter([x + j for j in jitter], row["values"], s=14, color=c, alpha=0.6, zorder=3, lw=0)
+        ax.errorbar([x + 0.25], [row["mean"]], yerr=[0 if np.isnan(row["sd"]) else row["sd"]], fmt="D",
+                    ms=8 if chosen else 5, color=c, capsize=3, zorder=4,
+                    label="pre-trained: seeds (dots), mean ± sd" if chosen else None)
+    ax.set_xticks(xs, [f"{v:g}" for v in sweep["value"]])
+    ax.set_xlabel(EXPLORER_LABELS[knob] + ("  (others at the paper's values)" if knob != "mask_ratio" else
+                                             "  (weights at the paper's values)"))
+    ax.set_ylabel(f"{which} {metric}")
+    row = sweep[np.isclose(sweep["value"], value)]
+    if row.empty:
+        plt.close(fig)
+        raise ValueError(f"{knob} = {value} is not a stored point of the grid ({', '.join(map(str, sweep['value']))})")
+    m, sd = float(row["mean"].iloc[0]), float(row["sd"].iloc[0])
+    ax.set_title(f"{EXPLORER_LABELS[knob]} = {value:g}: {m:.3f} ± {sd:.3f}; no pre-training "
+                 f"{base['mean']:.3f} ± {base['sd']:.3f}", fontsize=10)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2)
+    all_values = [v for vs in sweep["values"] for v in vs] + [lo, hi]
+    pad = 0.05 * (max(all_values) - min(all_values) or 1.0)
+    ax.set_ylim(min(all_values) - pad, max(all_values) + pad)
+    fig.tight_layout()
+    return fig
+
+
+class SweepSwitcher(FigureSwitcher):
+    """Several sliders over figures rendered in advance (no kernel): one slider per knob of a 1-D sweep.
+
+    ``figures``: ``{knob: {value: Figure}}``; ``defaults``: ``{knob: value}``, the point all sweeps share.
+    Moving one slider shows that knob's figure for its value and puts the other sliders back to their
+    defaults (the grid holds 1-D sweeps, not every combination). Root: ``id=element_id``,
+    ``data-s3rec-switcher``, ``data-current`` (``knob=value``); images ``img[data-state="knob=value"]``;
+    one ``input[type=range][data-knob=knob]`` per knob."""
+
+    def __init__(self, figures: dict, defaults: dict, element_id: str, labels: dict | None = None,
+                 value: tuple | None = None, alt: dict | None = None):
+        if not figures:
+            raise ValueError("SweepSwitcher needs at least one figure")
+        self.knobs = list(figures)
+        self.values = {k: [float(v) for v in figures[k]] for k in self.knobs}
+        self.defaults = {k: float(defaults[k]) for k in self.knobs}
+        for k in self.knobs:
+            if self.defaults[k] not in self.values[k]:
+                raise ValueError(f"the default {k} = {defaults[k]} has no figure ({self.values[k]})")
+        self.labels = {k: (labels or {}).get(k, k) for k in self.knobs}
+        flat = {self.state(k, v): fig for k in self.knobs for v, fig in figures[k].items()}
+        knob, v = value if value is not None else (self.knobs[0], self.defaults[self.knobs[0]])
+        flat_alt = {self.state(k, v2): a for (k, v2), a in (alt or {}).items()}
+        super().__init__(flat, element_id, "explorer", value=self.state(knob, v), alt=flat_alt)
+
+    @staticmethod
+    def state(knob: str, value) -> str:
+        return f"{knob}={float(value):g}"
+
+    _JS = ("var r=this.closest('[data-s3rec-switcher]'),k=this.dataset.knob,v=this.dataset.values.split(',')[+this.value];"
+           "r.querySelectorAll('input[data-knob]').forEach(function(s){if(s!==this){s.value=s.dataset.default;"
+           "s.nextElementSibling.textContent=s.dataset.values.split(',')[+s.value];}},this);"
+           "this.nextElementSibling.textContent=v;var st=k+'='+v;"
+           "r.querySelectorAll('img[data-state]').forEach(function(e){e.style.display=(e.dataset.state===st)?'':'none';});"
+           "r.dataset.current=st;")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        q = lambda text: html.escape(str(text), quote=True)  # noqa: E731
+        current_knob, current_value = self.value.split("=")
+        rows = []
+        for k in self.knobs:
+            labels = [f"{v:g}" for v in self.values[k]]
+            d = labels.index(f"{self.defaults[k]:g}")
+            i = labels.index(current_value) if k == current_knob else d
+            rows.append(
+                f'<label style="display:block;margin-bottom:0.2em"><span style="display:inline-block;width:7.5em">'
+                f'{q(self.labels[k])}</span> <input type="range" min="0" max="{len(labels) - 1}" step="1" '
+                f'value="{i}" data-knob="{q(k)}" data-default="{d}" data-values="{q(",".join(labels))}" '
+                f'aria-label="{q(self.labels[k])}" style="vertical-align:middle;width:12em" '
+                f'oninput="{q(self._JS)}"> <output style="font-weight:bold">{q(labels[i])}</output></label>')
+        images = "".join(
+            f'<img data-state="{q(s)}" alt="{q(self.alt.get(s, s))}" '
+            f'style="max-width:100%;{"" if s == self.value else "display:none"}" '
+            f'src="data:image/png;base64,{self.png[s]}">' for s in self.states)
+        return (f'<div class="s3rec-switcher" id="{q(self.element_id)}" data-s3rec-switcher '
+                f'data-current="{q(self.value)}">{"".join(rows)}{images}</div>')
+
+    def __repr__(self) -> str:
+        return f"SweepSwitcher({', '.join(self.knobs)}; showing {self.value})"
+
+
+def explorer_switcher(results: list[dict], which: str = "test", element_id: str = "ch10-explorer-switcher"):
+    """Chapter 10's explorer without a kernel: one pre-rendered figure per stored point of the ``explorer``
+    grid (:func:`plot_explorer_state`), a slider per knob. Returns the switcher and the frame it was drawn
+    from (:func:`explorer_frame`)."""
+    from ..experiments import explorer_defaults
+
+    frame = explorer_frame(results)
+    defaults = explorer_defaults()
+    base = explorer_baseline(frame, which)
+    import matplotlib.pyplot as plt
+
+    figures, alt = {}, {}
+    for knob in EXPLORER_LABELS:
+        sweep = explorer_sweep(frame, knob, which)
+        figures[knob] = {}
+        for v, m, sd, n in zip(sweep["value"], sweep["mean"], sweep["sd"], sweep["n"]):
+            with plt.rc_context({"figure.max_open_warning": 0}):  # all drawn first, then saved and closed
+                figures[knob][v] = plot_explorer_state(frame, knob, v, which)
+            alt[(knob, v)] = (
+                f"{which.capitalize()} NDCG@10 of pre-training + fine-tuning for each stored value of "
+                f"{EXPLORER_LABELS[knob]} (the other settings at the paper's), {n} seeds each as dots with their "
+                f"mean and standard deviation, against a band for no pre-training. Highlighted: "
+                f"{EXPLORER_LABELS[knob]} = {v:g}, {m:.3f} ± {sd:.3f}, against {base['mean']:.3f} ± "
+                f"{base['sd']:.3f} without pre-training.")
+    sw = SweepSwitcher(figures, defaults, element_id, labels=EXPLORER_LABELS, alt=alt)
+    return sw, frame

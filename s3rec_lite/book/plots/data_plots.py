@@ -275,7 +275,7 @@ def plot_finetune_history(runs: dict, metric: str = "NDCG@10", ax=None):
 
 def plot_tiny_experiment(result: dict):
     """The widget's figure: pre-training losses (left), fine-tuning curves and test metrics (right)."""
-    fig, axes = _fig(1, 2, figsize=(10.0, 3.8))
+    fig, axes = _fig(1, 2, figsize=(7.0, 3.8))  # at most 7 in wide (the book's column)
     if result.get("pretrain_history"):
         plot_pretrain_history(result["pretrain_history"], ax=axes[0])
     else:
@@ -289,7 +289,7 @@ def plot_tiny_experiment(result: dict):
     w = result["weights"]
     t = result["finetune"]["test"]
     line = (f"mask {result['mask_ratio']:.2f}, AAP {w['aap']:.1f} MIP {w['mip']:.1f} MAP {w['map']:.1f} "
-            f"SP {w['sp']:.1f}: test NDCG@10 {t['NDCG@10']:.3f}")
+            f"SP {w['sp']:.1f}\ntest NDCG@10 {t['NDCG@10']:.3f}")
     if result.get("baseline") is not None:
         line += f" (no pre-training: {result['baseline']['test']['NDCG@10']:.3f})"
     axes[1].set_title("Fine-tuning (validation)", fontsize=10)
