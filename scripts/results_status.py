@@ -24,7 +24,8 @@ def main(presets) -> None:
                               + f", {r['provenance'].get('threads', '?')} thread(s)" for r in rs})
             commits = sorted({r["provenance"]["commit"][:8] for r in rs})
             hours = sum(r["wall_seconds"] for r in rs) / 3600
-            print(f"| {preset} | {exp} | {d} | {m} | {len(seeds)} ({seeds[0]}-{seeds[-1]}) | {'; '.join(devices)} | "
+            span = f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else ", ".join(map(str, seeds))
+            print(f"| {preset} | {exp} | {d} | {m} | {len(seeds)} ({span}) | {'; '.join(devices)} | "
                   f"{', '.join(commits)} | {hours:.2f} h |")
 
 
