@@ -19,6 +19,7 @@ from ..config import Config
 from ..data import SequenceDataset
 from ..model import S3RecModel, attention_mask
 from ..train import active_objectives, build_model, finetune, pretrain_step, seed_everything
+from .attention_lab import queries_keys  # every block's own queries and keys, [B, h, L, d/h] each
 
 
 # ------------------------------------------------------------------------------------------------
@@ -31,21 +32,9 @@ def attention_weights(model: S3RecModel, item_ids: torch.Tensor, causal: bool) -
     item_ids [B, L] -> a list with one tensor [B, h, L, L] per block (row i: how much query position i
     attends to each key position j; rows sum to 1). The model's forward pass is unchanged: the
     probabilities are recomputed from each block's own W^Q and W^K on that block's input."""
-    was_training = model.training
-    model.eval()
     mask = attention_mask(item_ids, causal)  # [B, 1, L, L] or [B, 1, 1, L]
-    x = model.embed(item_ids)  # [B, L, d]
-    out = []
-    for block in model.blocks:
-        att = block.attention
-        B, L, d = x.shape
-        h = att.num_heads
-        q, k, _ = att.qkv(x).view(B, L, 3, h, d // h).permute(2, 0, 3, 1, 4)  # each [B, h, L, d/h]
-        scores = q @ k.transpose(-1, -2) / math.sqrt(d // h) + mask  # [B, h, L, L]
-        out.append(torch.softmax(scores, dim=-1))
-        x = block(x, mask)
-    model.train(was_training)
-    return out
+    return [torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + mask, dim=-1)  # [B, h, L, L]
+            for q, k in queries_keys(model, item_ids, causal)]
 
 
 # ------------------------------------------------------------------------------------------------

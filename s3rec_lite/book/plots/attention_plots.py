@@ -33,6 +33,17 @@ def _ticks(ax, L: int, step: int) -> None:
     ax.set_yticks(ticks, [str(t) for t in ticks], fontsize=9)
 
 
+def _ndcg_bars(ax, ndcg: dict, colors, title: str, wrap: bool = False) -> None:
+    """One bar per setting of ``ndcg`` (name -> validation NDCG@10), labelled with its value."""
+    names, vals = list(ndcg), [float(v) for v in ndcg.values()]
+    bars = ax.bar(range(len(names)), vals, color=colors)
+    ax.set_xticks(range(len(names)), [textwrap.fill(n, 10) if wrap else n for n in names], fontsize=9)
+    _bar_labels(ax, bars, vals)
+    ax.set_ylim(0, max(vals) * 1.2)
+    ax.set_ylabel("validation NDCG@10")
+    ax.set_title(title, fontsize=10)
+
+
 def _bar_labels(ax, bars, values, fmt: str = "{:.4f}") -> None:
     for bar, v in zip(bars, values):
         ax.annotate(fmt.format(v), (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
@@ -117,13 +128,7 @@ def equivariance_figure(gaps: dict, ndcg: dict):
     a.set_xlim(min(vals) / 3, max(vals) * 30)
     a.set_xlabel("relative change after shuffling\n(0 = permutation-equivariant)")
     a.set_title("Shuffle, encode, un-shuffle", fontsize=10)
-    names, vals = list(ndcg), [float(v) for v in ndcg.values()]
-    bars = b.bar(range(len(names)), vals, color=[COLORS[i % len(COLORS)] for i in range(len(names))])
-    b.set_xticks(range(len(names)), [textwrap.fill(n, 10) for n in names], fontsize=9)
-    _bar_labels(b, bars, vals)
-    b.set_ylim(0, max(vals) * 1.2)
-    b.set_ylabel("validation NDCG@10")
-    b.set_title("Next-item prediction", fontsize=10)
+    _ndcg_bars(b, ndcg, [COLORS[i % len(COLORS)] for i in range(len(ndcg))], "Next-item prediction", wrap=True)
     fig.tight_layout()
     return fig
 
@@ -188,13 +193,7 @@ def mask_figure(later: dict, ndcg: dict):
     a.set_ylim(0, 1.15)
     a.legend(loc="upper left", fontsize=9)
     a.set_title("Bidirectional mask", fontsize=10)
-    names, vals = list(ndcg), [float(v) for v in ndcg.values()]
-    bars = b.bar(range(len(names)), vals, color=[COLORS[2], COLORS[3]][: len(names)])
-    b.set_xticks(range(len(names)), names, fontsize=9)
-    _bar_labels(b, bars, vals)
-    b.set_ylim(0, max(vals) * 1.2)
-    b.set_ylabel("validation NDCG@10")
-    b.set_title("Mask at prediction time", fontsize=10)
+    _ndcg_bars(b, ndcg, [COLORS[2], COLORS[3]][: len(ndcg)], "Mask at prediction time")
     fig.tight_layout()
     return fig
 
