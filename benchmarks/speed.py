@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from s3rec_lite import load_dataset, preset, seed_everything  # noqa: E402
 from s3rec_lite.batches import PretrainCorpus  # noqa: E402
+from s3rec_lite.fast import adam  # noqa: E402
 from s3rec_lite.provenance import device_name, git_commit  # noqa: E402
-from s3rec_lite.train import (_optimizer, active_objectives, build_model, evaluate, finetune,  # noqa: E402
-                              pretrain_step)
+from s3rec_lite.train import active_objectives, build_model, evaluate, finetune, pretrain_step  # noqa: E402
 
 # The authors' code (REFERENCE.md, "Speed of the authors' code"): seconds per pre-training epoch
 # (batch 100) and per fine-tuning epoch (train + validation), by device kind and dataset.
@@ -47,7 +47,7 @@ def bench_pretrain(ds, cfg, device, steps: int, warmup: int, full_epoch: bool) -
     model = build_model(cfg, ds, device).train()
     corpus = PretrainCorpus(ds.pretrain_parts(cfg.max_len), cfg.max_len, ds.n_items, device)
     attr = torch.as_tensor(ds.attribute_matrix(), device=device).float()
-    opt = _optimizer(model, cfg.pretrain_lr, cfg, device)
+    opt = adam(model, cfg.pretrain_lr, cfg, device)
     weights = active_objectives(cfg)
     B = cfg.pretrain_batch_size
     n_batches = math.ceil(len(corpus) / B)
@@ -88,6 +88,8 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--full-epoch", action="store_true", help="time a whole pre-training epoch")
     ap.add_argument("--no-fast", action="store_true", help="the plain reference path")
+    ap.add_argument("--pretrain-only", action="store_true",
+                    help="time pre-training only (for many copies at once on one GPU: their throughput)")
     ap.add_argument("--write", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
@@ -98,7 +100,9 @@ def main(argv=None) -> int:
         for name in args.datasets:
             ds = load_dataset(name, progress=False)
             pre = bench_pretrain(ds, cfg.replace(device=dev_name), device, args.steps, args.warmup, args.full_epoch)
-            ft = bench_finetune(ds, cfg.replace(device=dev_name), device)
+            nan = float("nan")
+            ft = ({"train_s": nan, "valid_s": nan, "epoch_s": nan} if args.pretrain_only
+                  else bench_finetune(ds, cfg.replace(device=dev_name), device))
             ref = AUTHORS.get((device.type, name), {})
             rows.append({
                 "device": device_name(device), "dataset": name, **{f"pre_{k}": v for k, v in pre.items()},
