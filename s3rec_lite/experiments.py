@@ -392,10 +392,25 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
 # ------------------------------------------------------------------------------------------------
 # Reading the store
 # ------------------------------------------------------------------------------------------------
-def load_results(experiment: str, preset_name: str = "tiny", results_root=DEFAULT_RESULTS) -> list[dict]:
-    """Every stored run JSON of ``experiment`` (its folder ``<results>/<preset>/<experiment>/``), sorted by key."""
+def stored_device(path) -> str:
+    """The device kind a stored run's file name says: ``seed1.json`` is ``cpu``, ``seed1.cuda.json`` is ``cuda``."""
+    parts = Path(path).name.split(".")
+    return parts[-2] if len(parts) > 2 else "cpu"
+
+
+def load_results(experiment: str, preset_name: str = "tiny", results_root=DEFAULT_RESULTS,
+                 device: str = "cpu") -> list[dict]:
+    """The stored run JSONs of ``experiment`` (its folder ``<results>/<preset>/<experiment>/``), sorted by path.
+
+    ``device``: ``"cpu"`` (default) reads the CPU runs only, ``"cuda"`` the GPU runs stored beside them
+    (``seed<S>.cuda.json``), ``"all"`` both; a GPU run never enters a CPU mean unasked. Each run gets a
+    ``device_kind`` field (``cpu`` or ``cuda``) from its file name."""
+    if device not in ("cpu", "cuda", "all"):
+        raise ConfigError(f"load_results: device must be 'cpu', 'cuda' or 'all', not {device!r}")
     folder = Path(results_root) / preset_name / experiment
-    return [json.loads(p.read_text()) for p in sorted(folder.rglob("*.json")) if not p.name.startswith(".")]
+    paths = [p for p in sorted(folder.rglob("*.json")) if not p.name.startswith(".")]
+    return [{**json.loads(p.read_text()), "device_kind": stored_device(p)} for p in paths
+            if device == "all" or stored_device(p) == device]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -548,7 +563,7 @@ def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str
     for path in sorted((Path(results_root) / preset_name).rglob("*.json")):
         data = json.loads(path.read_text())
         if data.get("stage") == "train" and not data.get("from_pretrain") and not data.get("reused_from"):
-            kind = path.name.rsplit(".", 2)[-2] if path.name.count(".") >= 2 else "cpu"
+            kind = stored_device(path)
             index.setdefault((data["dataset"], data["model"], data["seed"], data.get("config_hash"), kind), (path, data))
     left = list(todo)
     for r in candidates:

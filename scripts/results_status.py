@@ -17,8 +17,9 @@ def main(presets) -> None:
         groups = collections.defaultdict(list)
         for p in sorted((ROOT / preset).rglob("*.json")):
             r = json.loads(p.read_text())
-            groups[(r["experiment"], r["dataset"], r["model"] + (f"-{r['tag']}" if r.get("tag") else ""))].append(r)
-        for (exp, d, m), rs in sorted(groups.items()):
+            kind = p.name.split(".")[-2] if p.name.count(".") > 1 else "cpu"  # seed1.cuda.json: a GPU run
+            groups[(r["experiment"], r["dataset"], r["model"] + (f"-{r['tag']}" if r.get("tag") else ""), kind)].append(r)
+        for (exp, d, m, _), rs in sorted(groups.items()):
             seeds = sorted(r["seed"] for r in rs)
             devices = sorted({("CPU" if r["provenance"]["device"].startswith("CPU") else r["provenance"]["device"])
                               + f", {r['provenance'].get('threads', '?')} thread(s)" for r in rs})

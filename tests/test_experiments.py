@@ -172,3 +172,18 @@ def test_default_parallel_is_two_one_thread_runs_on_a_cpu(monkeypatch):
     assert args.parallel is None  # resolved in main(): an explicit --parallel always wins
     cmd = ex._worker_command(ex.build_parser().parse_args(["table2"]), ex.Run("table2", "LastFM", "SASRec", 1, {}), 2)
     assert cmd[cmd.index("--threads") + 1] == str(max(1, (os.cpu_count() or 1) // 2))
+
+
+def test_load_results_keeps_gpu_runs_apart_unless_asked(tmp_path):
+    """A GPU run (seed<S>.cuda.json) sits beside the CPU run of the same setting; readers get the CPU runs unless
+    they name the device, and every run says which kind it is."""
+    folder = tmp_path / "paper" / "table2" / "LastFM" / "SASRec"
+    for name, ndcg in (("seed1.json", 0.25), ("seed1.cuda.json", 0.17), ("seed2.json", 0.28)):
+        write_json_atomic({"key": "table2/LastFM/SASRec/seed1", "test": {"NDCG@10": ndcg}}, folder / name)
+    cpu = ex.load_results("table2", "paper", tmp_path)
+    assert [r["test"]["NDCG@10"] for r in cpu] == [0.25, 0.28] and {r["device_kind"] for r in cpu} == {"cpu"}
+    gpu = ex.load_results("table2", "paper", tmp_path, device="cuda")
+    assert [(r["device_kind"], r["test"]["NDCG@10"]) for r in gpu] == [("cuda", 0.17)]
+    assert len(ex.load_results("table2", "paper", tmp_path, device="all")) == 3
+    with pytest.raises(ex.ConfigError, match="device must be"):
+        ex.load_results("table2", "paper", tmp_path, device="gpu")

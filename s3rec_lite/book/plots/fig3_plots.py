@@ -66,7 +66,7 @@ def _load(preset, results_root):
     from ...experiments import DEFAULT_RESULTS, load_results
 
     root = DEFAULT_RESULTS if results_root is None else results_root
-    runs = load_results("other_models", preset, root)
+    runs = load_results("other_models", preset, root, device="all")  # GPU runs labelled by their device
     if not runs:
         raise S3RecError(f"no stored results for 'other_models' ({preset} preset) under {root}/{preset}: run "
                          f"`python -m s3rec_lite experiment other_models --preset {preset}` first")
