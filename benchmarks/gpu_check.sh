@@ -24,6 +24,9 @@ step() { echo; echo "## $* ($(date -u +%T))"; }
   step "2. speed, plain path (--no-fast), pre-training"
   timeout 45 $PY benchmarks/speed.py --device "$DEV" --datasets Beauty --steps "$((N / 2 + 1))" --no-fast --pretrain-only 2>&1 | grep -v '^done'
 
+  step "2b. speed, default flags + compile_step (torch.compile + CUDA graphs in the training loop), pre-training"
+  timeout 150 $PY benchmarks/speed.py --device "$DEV" --datasets Beauty --steps "$N" --warmup 8 --compile --pretrain-only 2>&1 | grep -v '^done'
+
   step "3. many runs on one GPU: K copies of the Beauty pre-training step at once (300 batches each)"
   for K in 4 8; do
     for i in $(seq "$K"); do

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from s3rec_lite import load_dataset, preset, seed_everything  # noqa: E402
 from s3rec_lite.batches import PretrainCorpus  # noqa: E402
-from s3rec_lite.fast import adam  # noqa: E402
+from s3rec_lite.fast import adam, compiled  # noqa: E402
 from s3rec_lite.provenance import device_name, git_commit  # noqa: E402
-from s3rec_lite.train import active_objectives, build_model, evaluate, finetune, pretrain_step  # noqa: E402
+from s3rec_lite.train import active_objectives, build_model, evaluate, finetune, pretrain_loss, pretrain_step  # noqa: E402
 
 # The authors' code (REFERENCE.md, "Speed of the authors' code"): seconds per pre-training epoch
 # (batch 100) and per fine-tuning epoch (train + validation), by device kind and dataset.
@@ -52,9 +52,12 @@ def bench_pretrain(ds, cfg, device, steps: int, warmup: int, full_epoch: bool) -
     B = cfg.pretrain_batch_size
     n_batches = math.ceil(len(corpus) / B)
     order = torch.randperm(len(corpus), device=device)
+    loss_fn = compiled(pretrain_loss, cfg, device)  # compile_step (--compile): compiled in the warm-up
+    n_full = len(corpus) // B  # full batches only (one shape to compile)
 
     def step(i):
-        pretrain_step(model, corpus, order[(i % n_batches) * B:((i % n_batches) + 1) * B], cfg, attr, opt, weights)
+        j = i % n_full
+        pretrain_step(model, corpus, order[j * B:(j + 1) * B], cfg, attr, opt, weights, loss_fn)
 
     for i in range(warmup):
         step(i)
@@ -88,12 +91,14 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--full-epoch", action="store_true", help="time a whole pre-training epoch")
     ap.add_argument("--no-fast", action="store_true", help="the plain reference path")
+    ap.add_argument("--compile", action="store_true", help="the opt-in flag compile_step (torch.compile; a GPU)")
     ap.add_argument("--pretrain-only", action="store_true",
                     help="time pre-training only (for many copies at once on one GPU: their throughput)")
     ap.add_argument("--write", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
-    cfg = preset("paper", progress=False, pretrain_batch_size=args.batch, fast=not args.no_fast)
+    cfg = preset("paper", progress=False, pretrain_batch_size=args.batch, fast=not args.no_fast,
+                 compile_step=args.compile)
     rows = []
     for dev_name in devices:
         device = torch.device(dev_name)
@@ -117,7 +122,7 @@ def main(argv=None) -> int:
     for r in rows:
         fmt = lambda x: "n/a" if x != x else f"{x:.1f}x"  # noqa: E731
         lines.append(
-            f"| {r['device']} | {r['dataset']} | {'plain' if args.no_fast else 'fast'} | {r['pre_batch']} | "
+            f"| {r['device']} | {r['dataset']} | {('plain' if args.no_fast else 'fast') + (' + compile' if args.compile else '')} | {r['pre_batch']} | "
             f"{r['pre_step_ms']:.0f} | {r['pre_samples_per_s']:.0f} | {r['pre_epoch_s']:.1f} ({r['pre_prefixes']}) | "
             f"{fmt(r['x_pre'])} | {r['ft_train_s']:.1f} + {r['ft_valid_s']:.1f} | {fmt(r['x_ft'])} |")
     table = "\n".join(lines)

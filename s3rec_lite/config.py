@@ -89,6 +89,8 @@ class Config:
     # opt-in (not switched by ``fast``, not in the fingerprint): fp32-equal, not bit-for-bit equal
     packed_pretraining: bool = False  # pre-training encoder on the real tokens only (CPU, S3RecModel)
     packed_finetuning: bool = False  # fine-tuning step and evaluation encoder on the real tokens only (idem)
+    #: opt-in, and in the fingerprint when on: compiled code draws its random numbers from another stream
+    compile_step: bool = False  # torch.compile the pre-training loss (+ CUDA graphs on a GPU): launch-bound GPUs
 
     def __post_init__(self):
         self.validate()
@@ -159,6 +161,8 @@ class Config:
             d.pop("early_stopping")
         for k in OPT_IN_SPEED_FLAGS:
             d.pop(k)
+        if not d["compile_step"]:  # added later: left out at its default, so stored hashes stay
+            d.pop("compile_step")
         flags = [d.pop(k) for k in SPEED_FLAGS]
         if all(flags) or not any(flags):
             d["fast"] = flags[0]
@@ -224,7 +228,7 @@ def _check_field(name: str, value) -> None:
         _check_type(name, value, str)
         if not (value in ("auto", "cpu") or value.startswith("cuda")):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {value!r}")
-    elif name in SPEED_FLAGS or name in OPT_IN_SPEED_FLAGS or name == "progress":
+    elif name in SPEED_FLAGS or name in OPT_IN_SPEED_FLAGS or name in ("progress", "compile_step"):
         _check_type(name, value, bool)
 
 

@@ -20,7 +20,7 @@ from .config import Config
 from .data import SequenceDataset, Split
 from .errors import ConfigError, S3RecError
 from .metrics import FULL_METRICS, SAMPLED_METRICS, metrics_from_ranks, rank_of_first, rank_of_target
-from .fast import adam, apply_speed_flags, encode_views, next_item_loss, user_representation
+from .fast import adam, apply_speed_flags, compiled, encode_views, next_item_loss, user_representation
 from .model import S3RecModel
 from .objectives import OBJECTIVES, ObjectiveContext
 from .recommender import Recommender
@@ -119,13 +119,21 @@ def pretrain_losses(model: S3RecModel, batch, cfg: Config, attribute_matrix: tor
     return {name: OBJECTIVES[name].fn(ctx) for name in weights}
 
 
-def pretrain_step(model, corpus: PretrainCorpus, idx: torch.Tensor, cfg: Config, attribute_matrix: torch.Tensor,
-                  opt: torch.optim.Optimizer, weights: dict[str, float]):
-    """One optimisation step on the prefixes ``idx``: build the batch, L = sum_k lambda_k L_k, Adam.
-    Returns (total loss, {objective: loss}) as tensors (no host synchronisation)."""
+def pretrain_loss(model, corpus: PretrainCorpus, idx: torch.Tensor, cfg: Config, attribute_matrix: torch.Tensor,
+                  weights: dict[str, float]):
+    """The loss of one step on the prefixes ``idx``: build the batch, L = sum_k lambda_k L_k.
+    Returns (L, {objective: L_k}); the part that ``compile_step`` compiles (:func:`s3rec_lite.fast.compiled`)."""
     batch = corpus.batch(idx, cfg.mask_ratio, cfg.num_negatives, cfg.objective_variant)
     losses = pretrain_losses(model, batch, cfg, attribute_matrix)
-    total = sum(weights[k] * losses[k] for k in weights)
+    return sum(weights[k] * losses[k] for k in weights), losses
+
+
+def pretrain_step(model, corpus: PretrainCorpus, idx: torch.Tensor, cfg: Config, attribute_matrix: torch.Tensor,
+                  opt: torch.optim.Optimizer, weights: dict[str, float], loss_fn=pretrain_loss):
+    """One optimisation step on the prefixes ``idx``: the loss (``loss_fn``: :func:`pretrain_loss`, or its
+    compiled version), backward, Adam. Returns (total loss, {objective: loss}) as tensors (no host
+    synchronisation)."""
+    total, losses = loss_fn(model, corpus, idx, cfg, attribute_matrix, weights)
     opt.zero_grad(set_to_none=True)
     total.backward()
     opt.step()
@@ -153,6 +161,7 @@ def pretrain(
     corpus = PretrainCorpus(ds.pretrain_parts(cfg.max_len), cfg.max_len, ds.n_items, device)
     attribute_matrix = torch.as_tensor(ds.attribute_matrix(), device=device).float()  # [V, A]
     opt = adam(model, cfg.pretrain_lr, cfg, device)
+    loss_fn = compiled(pretrain_loss, cfg, device)  # the eager function unless compile_step
     history: list[dict] = []
     start_epoch = 0
     out = Path(out) if out else None
@@ -176,7 +185,8 @@ def pretrain(
         sums = torch.zeros(len(weights) + 1, device=device)  # accumulated on the device: no sync per step
         order = torch.randperm(len(corpus), device=device)
         for step in tqdm(range(n_batches), leave=False, disable=not cfg.progress, desc=f"epoch {epoch}"):
-            total, losses = pretrain_step(model, corpus, order[step * B:(step + 1) * B], cfg, attribute_matrix, opt, weights)
+            total, losses = pretrain_step(model, corpus, order[step * B:(step + 1) * B], cfg, attribute_matrix, opt,
+                                          weights, loss_fn)
             sums += torch.stack([total] + [losses[k] for k in weights])
         means = (sums / n_batches).tolist()
         row = {"epoch": epoch, "loss": means[0], **dict(zip(weights, means[1:])), "seconds": time.perf_counter() - t0}

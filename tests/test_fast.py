@@ -216,3 +216,48 @@ def test_packed_finetuning_step_equals_the_model_loss_with_gradients(synthetic):
     assert len(grads_a) == len(grads_b)
     for ga, gb in zip(grads_a, grads_b):
         torch.testing.assert_close(gb, ga, rtol=1e-4, atol=1e-7)
+
+
+# ------------------------------------------------------------------------------------------------
+# compile_step: opt-in, in the fingerprint when on, wired into pre-training, falls back cleanly
+# ------------------------------------------------------------------------------------------------
+def test_compile_step_is_opt_in_and_enters_the_fingerprint_only_when_on():
+    cfg = Config()
+    assert not cfg.compile_step and "compile_step" not in cfg.training_fingerprint()
+    assert cfg.replace(compile_step=True).training_fingerprint() != cfg.training_fingerprint()
+    with pytest.raises(ConfigError, match="compile_step must be true or false"):
+        cfg.replace(compile_step="yes")
+
+
+def _pretrain_history(synthetic, cfg):
+    from s3rec_lite.train import pretrain
+
+    seed_everything(cfg.seed)  # the same initial weights for every call
+    return pretrain(build_model(cfg, synthetic), synthetic, cfg, epochs=1)
+
+
+def test_compile_step_runs_the_loss_it_is_given_in_the_training_loop(synthetic, monkeypatch):
+    """With torch.compile replaced by the identity, compile_step trains exactly as the eager loop: the wiring."""
+    cfg = tiny(seed=5)
+    expected = _pretrain_history(synthetic, cfg)
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: calls.append(kw) or fn)
+    got = _pretrain_history(synthetic, cfg.replace(compile_step=True))
+    assert calls == [{"mode": None, "dynamic": False}]  # compiled once, no CUDA graphs on a CPU
+    assert [r["loss"] for r in got] == [r["loss"] for r in expected]
+
+
+def test_compile_step_falls_back_to_eager_with_one_line(synthetic, monkeypatch, capsys):
+    def broken(fn, **kw):
+        def call(*a, **k):
+            raise RuntimeError("no C++ compiler found\nmore detail")
+        return call
+
+    cfg = tiny(seed=5)
+    expected = _pretrain_history(synthetic, cfg)
+    monkeypatch.setattr(torch, "compile", broken)
+    got = _pretrain_history(synthetic, cfg.replace(compile_step=True))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["note: compile_step: torch.compile failed (RuntimeError: no C++ compiler found); "
+                   "running the step eagerly"]
+    assert [r["loss"] for r in got] == [r["loss"] for r in expected]

@@ -153,3 +153,20 @@ def test_the_golden_test_can_fail(golden, lastfm):
     with pytest.raises(AssertionError, match="relative error"):
         for name, value in golden["losses"].items():
             close(losses[name], torch.tensor(value), f"perturbed: {name} loss")
+
+
+def test_compiled_losses_match_the_authors_model(golden, lastfm):
+    """``compile_step`` (s3rec_lite/fast.py): the objectives through ``torch.compile`` (dense selection: static
+    shapes, as on a GPU), on the golden batch; it must not have fallen back to eager code."""
+    from s3rec_lite.fast import Compiled
+    from s3rec_lite.train import pretrain_losses
+
+    model, cfg = load_released({"fast": True, "compile_step": True}, lastfm)
+    batch = their_batch_to_ours(golden["batch"], lastfm.mask_id)
+    attribute_matrix = torch.as_tensor(lastfm.attribute_matrix()).float()
+    fn = Compiled(pretrain_losses, torch.device("cpu"))
+    with torch.no_grad():
+        losses = fn(model, batch, cfg, attribute_matrix, dense=True)
+    assert not fn.failed, "torch.compile failed here (is a C++ compiler installed?)"
+    for name, value in golden["losses"].items():
+        close(losses[name], torch.tensor(value), f"compile_step: {name} loss")
