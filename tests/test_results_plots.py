@@ -141,3 +141,57 @@ def test_pending_status_and_missing_results(tmp_path):
     assert empty.startswith("No 'ablation' run is stored yet") and "experiment ablation --preset paper" in empty
     with pytest.raises(S3RecError, match="experiment ablation --preset tiny"):
         plots.plot_ablation("tiny", tmp_path)
+
+
+def _fig3_store(tmp_path):
+    """A Fig. 3 store made of the fixture's table2 runs, relabelled (their numbers are real runs of our code):
+    SASRec from scratch on a GPU (``seed<S>.cuda.json``), SASRec+pretrain on the CPU; no other model stored."""
+    import json
+
+    for src_model, dst_model, suffix, device in (("SASRec", "SASRec", ".cuda", "NVIDIA H200"),
+                                                 ("S3-Rec", "SASRec+pretrain", "", None)):
+        for src in sorted((FIXTURE / "tiny" / "table2" / "LastFM" / src_model).glob("seed*.json")):
+            run = json.loads(src.read_text())
+            run["model"], run["experiment"] = dst_model, "other_models"
+            if device:
+                run["provenance"]["device"] = device
+            dst = tmp_path / "tiny" / "other_models" / "LastFM" / dst_model / f"{src.stem}{suffix}.json"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text(json.dumps(run))
+    return tmp_path
+
+
+def test_fig3_labels_devices_and_never_draws_a_missing_arm_as_zero(tmp_path):
+    root = _fig3_store(tmp_path)
+    seeds = plots.other_models_seeds("tiny", root)
+    assert set(zip(seeds.pretrained, seeds.device)) == {(False, "NVIDIA H200"), (True, "CPU")}
+    pairs = plots.other_models_pairs("tiny", root).set_index("model")
+    assert list(pairs.index) == [base for base, _ in experiments.FIG3_PAIRS]  # every model of Fig. 3, in order
+    sas = pairs.loc["SASRec"]
+    assert sas.both and sas.gain == pytest.approx(sas.pretrained_mean - sas.scratch_mean)
+    assert sas.scratch_device == "NVIDIA H200" and sas.pretrained_device == "CPU"
+    assert not pairs.drop("SASRec").both.any() and pairs.drop("SASRec").gain.isna().all()
+    assert pairs.loc["Caser", "pretrained_device"] == plots.NOT_RUN and pairs.loc["Caser", "pretraining"] == "embeddings only"
+    table = plots.other_models_table("tiny", root)
+    assert "dataset" not in table.columns and len(table) == 2 * len(experiments.FIG3_PAIRS)
+    assert (table.set_index(["model", "arm"]).loc[("Caser", "pre-trained (embeddings only)"),
+                                                 ["NDCG@10 (mean ± sd)", "device"]] == plots.NOT_RUN).all()
+    status = plots.other_models_status("tiny", root)
+    assert "2 made on CPU, 2 made on NVIDIA H200" in status and "not run yet: GRU4Rec from scratch" in status
+    prov = plots.other_models_provenance("tiny", root)
+    assert len(prov) == 4 and prov.run.str.endswith(".cuda").sum() == 2
+    fig = plots.plot_other_models("tiny", root, reference={"LastFM": ("a reference", 0.1)})
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]  # the device inside each bar, "not run yet" where no bar is
+    assert texts.count(plots.NOT_RUN) == 2 * len(experiments.FIG3_PAIRS) - 2
+    assert texts.count("H200") == 1 and texts.count("CPU") == 1
+    heights = [p.get_height() for p in ax.patches]
+    assert len(heights) == 2 and min(heights) > 0  # two bars drawn (SASRec's arms); nothing drawn as zero
+    assert len(fig.legends[0].get_texts()) == 3  # from scratch, pre-trained, the reference line
+    _check_figure(fig, "tiny preset, CPU + NVIDIA H200")
+
+
+def test_fig3_without_runs_says_how_to_make_them(tmp_path):
+    assert plots.other_models_status("tiny", tmp_path).startswith("No `other_models` run is stored yet")
+    with pytest.raises(S3RecError, match="experiment other_models --preset tiny"):
+        plots.plot_other_models("tiny", tmp_path)

@@ -168,7 +168,7 @@ def other_models_provenance(preset: str = "tiny", results_root=None) -> pd.DataF
         p = r.get("provenance", {})
         commit = str(p.get("commit") or "")
         rows.append({"run": r["key"] + (".cuda" if r.get("device_kind") == "cuda" else ""),
-                     "device": run_device(r), "command": p.get("command"),
+                     "device": p.get("device") or run_device(r), "command": p.get("command"),
                      "commit": commit[:12] + ("+dirty" if commit.endswith("+dirty") else ""),
                      "torch": p.get("torch"), "date": p.get("date"), "wall s": r.get("wall_seconds")})
     return pd.DataFrame(rows)
