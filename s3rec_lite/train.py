@@ -107,15 +107,15 @@ def pretrain_losses(model: S3RecModel, batch, cfg: Config, attribute_matrix: tor
                     dense: bool | None = None) -> dict[str, torch.Tensor]:
     """Encode the views the active objectives need and return each objective's (unweighted) loss.
 
-    ``dense`` (default: on a GPU) selects positions by 0/1 weights instead of boolean indexing: more
-    arithmetic, but static shapes and no host synchronisation inside the step."""
+    ``dense`` (default: on a GPU, or with ``compile_step``) selects positions by 0/1 weights instead of boolean
+    indexing: more arithmetic, but static shapes (one compilation) and no host synchronisation inside the step."""
     weights = active_objectives(cfg)
     needs_segments = any(OBJECTIVES[k].needs_segments for k in weights)
     # bidirectional (S3-Rec); a unidirectional model (Fig. 3: SASRec, GRU4Rec) stays unidirectional
     hidden, seg_ctx, seg_pos, seg_neg = encode_views(model, batch, model.causal_pretraining, needs_segments,
                                                      cfg.sp_last_only, cfg.packed_pretraining)
     ctx = ObjectiveContext(model, batch, hidden, seg_ctx, seg_pos, seg_neg, cfg.objective_variant, attribute_matrix,
-                           dense=hidden.device.type == "cuda" if dense is None else dense)
+                           dense=(hidden.device.type == "cuda" or cfg.compile_step) if dense is None else dense)
     return {name: OBJECTIVES[name].fn(ctx) for name in weights}
 
 
