@@ -1,0 +1,25 @@
+"""The benchmark scripts keep working as the package changes (one of them once imported a renamed function)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def test_speed_script_times_a_pretraining_step_on_synthetic_data():
+    out = _run("benchmarks/speed.py", "--device", "cpu", "--datasets", "synthetic", "--steps", "1", "--warmup", "0",
+               "--pretrain-only")
+    assert out.returncode == 0, out.stderr[-2000:]
+    row = [line for line in out.stdout.splitlines() if "| synthetic |" in line]
+    assert len(row) == 1 and "| fast |" in row[0], out.stdout
+
+
+def test_the_other_benchmark_scripts_import():
+    for script in ("benchmarks/compile_probe.py", "benchmarks/side_by_side.py"):
+        out = _run(script, "--help")
+        assert out.returncode == 0 and "usage" in out.stdout, f"{script}: {out.stderr[-2000:]}"
