@@ -17,6 +17,8 @@ def main(presets) -> None:
         groups = collections.defaultdict(list)
         for p in sorted((ROOT / preset).rglob("*.json")):
             r = json.loads(p.read_text())
+            if "stage" not in r:  # a derived file (e.g. probe_objectives/), not a training run
+                continue
             kind = p.name.split(".")[-2] if p.name.count(".") > 1 else "cpu"  # seed1.cuda.json: a GPU run
             groups[(r["experiment"], r["dataset"], r["model"] + (f"-{r['tag']}" if r.get("tag") else ""), kind)].append(r)
         for (exp, d, m, _), rs in sorted(groups.items()):
