@@ -227,11 +227,14 @@ def plot_table2(preset: str = "tiny", results_root=None, metric: str = "NDCG@10"
     order = [m for m in models if m in set(df.model)]
     fig, axes = _panels(len(datasets), max(3.4, 1.6 * len(order)), sharey=True)
     for ax, d in zip(axes, datasets):
-        sns.barplot(df[df.dataset == d], x="model", y=metric, hue="source", order=order, hue_order=list(SOURCES),
-                    palette=SOURCES, errorbar="sd", capsize=0.15, err_kws={"linewidth": 1.2}, edgecolor="black",
-                    linewidth=0.6, ax=ax)
-        for bar, hatch in zip(ax.patches, [""] * len(order) + ["//"] * len(order) + [""] * len(order)):
-            bar.set_hatch(hatch)
+        sub = df[df.dataset == d]
+        sns.barplot(sub, x="model", y=metric, hue="source", order=[m for m in order if m in set(sub.model)],
+                    hue_order=list(SOURCES), palette=SOURCES, errorbar="sd", capsize=0.15,
+                    err_kws={"linewidth": 1.2}, edgecolor="black", linewidth=0.6, ax=ax)
+        present = [source for source in SOURCES if source in set(sub.source)]
+        for container, source in zip(ax.containers, present):  # one per source, in hue order: hatch the paper's
+            for bar in container:
+                bar.set_hatch("//" if source == "paper (Table 2)" else "")
         ax.set_title(reference.short(d))
         ax.set_xlabel("model")
         ax.set_ylabel(f"test {metric} (99 sampled negatives)")
