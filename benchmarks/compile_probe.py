@@ -3,10 +3,11 @@
     python benchmarks/compile_probe.py --device cuda --dataset Beauty --modes default reduce-overhead
     python benchmarks/compile_probe.py --device cpu --dataset LastFM --modes default --steps 20
 
-A probe, not a path of the package: it compiles the loss of one pre-training step (batch building, the
-encoder's views, the four objectives and their weighted sum) as one function, keeps Adam eager (fused on a
-GPU), and times ``--steps`` full batches of the paper's size after ``--warmup`` (compilation included in the
-warm-up, reported apart). ``reduce-overhead`` adds CUDA graphs on a GPU. The random draws of compiled code
+It compiles the package's loss of one pre-training step (``train.pretrain_loss``: batch building, the encoder's
+views, the four objectives and their weighted sum) with any ``torch.compile`` mode, where the flag
+``compile_step`` always uses ``reduce-overhead`` on a GPU; Adam stays eager (fused on a GPU). It times
+``--steps`` full batches of the paper's size after ``--warmup`` (compilation included in the warm-up,
+reported apart). ``reduce-overhead`` adds CUDA graphs on a GPU. The random draws of compiled code
 come from another generator than eager's, so the two runs see other batches: the mean losses printed beside
 the times are a sanity check (same scale), not an equality test.
 """
@@ -27,7 +28,7 @@ from s3rec_lite import load_dataset, preset, seed_everything  # noqa: E402
 from s3rec_lite.batches import PretrainCorpus  # noqa: E402
 from s3rec_lite.fast import adam  # noqa: E402
 from s3rec_lite.provenance import device_name  # noqa: E402
-from s3rec_lite.train import active_objectives, build_model, pretrain_losses  # noqa: E402
+from s3rec_lite.train import active_objectives, build_model, pretrain_loss  # noqa: E402
 
 
 def _sync(device):
@@ -37,6 +38,7 @@ def _sync(device):
 
 def probe(ds, cfg, device, mode: str | None, steps: int, warmup: int) -> dict:
     seed_everything(0)
+    run_cfg = cfg.replace(compile_step=mode is not None)  # compiled: dense selection, as the package's flag does
     model = build_model(cfg, ds, device).train()
     corpus = PretrainCorpus(ds.pretrain_parts(cfg.max_len), cfg.max_len, ds.n_items, device)
     attr = torch.as_tensor(ds.attribute_matrix(), device=device).float()  # [V, A]
@@ -46,10 +48,8 @@ def probe(ds, cfg, device, mode: str | None, steps: int, warmup: int) -> dict:
     n_full = len(corpus) // B  # full batches only: one shape, one compilation
     order = torch.randperm(len(corpus), device=device)
 
-    def loss_of(idx):  # [B] prefix ids -> scalar
-        batch = corpus.batch(idx, cfg.mask_ratio, cfg.num_negatives, cfg.objective_variant)
-        losses = pretrain_losses(model, batch, cfg, attr, dense=True)
-        return sum(weights[k] * losses[k] for k in weights)
+    def loss_of(idx):  # [B] prefix ids -> scalar: the package's step loss (compile_step selects densely)
+        return pretrain_loss(model, corpus, idx, run_cfg, attr, weights)[0]
 
     fn = loss_of if mode is None else torch.compile(loss_of, mode=None if mode == "default" else mode, dynamic=False)
 
