@@ -282,7 +282,8 @@ def test_page(page_path, server, browser):
 
 # Sliders over pre-rendered figures (book.widgets.FigureSwitcher, SweepSwitcher): they work without a kernel.
 # (chapter 10's "#ch10-explorer-switcher" joins when the chapter shows the stored explorer grid)
-SWITCHERS = {"book/03_mutual_information": "#ch03-infonce-switcher"}
+SWITCHERS = {"book/03_mutual_information": "#ch03-infonce-switcher",
+             "book/12_ablation": "#ch12-weights-switcher"}  # the loss weights over the stored ablation runs
 
 
 @pytest.mark.parametrize("page_path", [p for p in SWITCHERS if p in toc_pages()])

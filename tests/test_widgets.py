@@ -169,3 +169,24 @@ def test_synthetic_longtail_variant_leaves_the_default_alone():
     assert counts.max() >= 4 * np.median(counts)  # a long tail: the head is far above the median item
     with pytest.raises(ValueError, match="popularity_exponent"):
         make_synthetic(popularity_exponent=-1)
+
+
+def test_weight_switcher_shows_each_stored_ablation_setting():
+    import pandas as pd
+
+    from s3rec_lite.config import PAPER_WEIGHTS
+
+    frame = pd.DataFrame({"variant": ["full", "no-aap", "no-mip", "no-map", "no-sp"],
+                          "NDCG@10": [0.358, 0.303, 0.363, 0.366, 0.348]})
+    sw = widgets.weight_switcher(frame, PAPER_WEIGHTS)
+    assert sw.knobs == ["aap", "mip", "map", "sp"] and len(sw.states) == 8
+    page = sw._repr_html_()
+    assert 'id="ch12-weights-switcher"' in page and 'data-current="aap=0.2"' in page
+    assert page.count('type="range"') == 4 and 'data-values="0.2,0"' in page  # paper weight, then 0
+    assert 'data-knob="aap" data-default="0"' in page  # each slider starts at the paper's weight
+    alt = sw.alt["aap=0"]
+    assert "λ AAP = 0" in alt and "0.303" in alt
+    fig = widgets.plot_weight_state(frame, "aap")
+    assert "-0.055" in fig.axes[0].get_title()
+    partial = widgets.weight_switcher(frame[frame.variant != "no-sp"], PAPER_WEIGHTS)
+    assert partial.knobs == ["aap", "mip", "map"]  # a variant not stored gets no slider

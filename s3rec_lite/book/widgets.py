@@ -416,3 +416,63 @@ def explorer_switcher(results: list[dict], which: str = "test", element_id: str 
                 f"{base['sd']:.3f} without pre-training.")
     sw = SweepSwitcher(figures, defaults, element_id, labels=EXPLORER_LABELS, alt=alt)
     return sw, frame
+
+
+# ------------------------------------------------------------------------------------------------
+# Chapter 12's loss-weight sliders on a static page: the stored LastFM ablation runs
+# ------------------------------------------------------------------------------------------------
+#: The ablation's objectives, in slider order, and their slider labels.
+ABLATION_LABELS = {"aap": "λ AAP", "mip": "λ MIP", "map": "λ MAP", "sp": "λ SP"}
+
+
+def plot_weight_state(frame, removed: str | None, metric: str = "NDCG@10"):
+    """One state of the loss-weight sliders: the test ``metric`` of every stored variant (light bars), the
+    variant with ``removed``'s weight at 0 (or all four, ``None``) dark and named in the title.
+    ``frame``: one row per variant, columns ``variant`` ("full", "no-aap", ...) and ``metric``."""
+    import matplotlib.pyplot as plt
+
+    from .plots.results_plots import _variant_label
+    from .plots.style import color, style
+
+    style()
+    chosen = "full" if removed is None else f"no-{removed}"
+    values = frame.set_index("variant")[metric]
+    full = float(values["full"])
+    fig, ax = plt.subplots(figsize=(6.0, 3.0))
+    y = np.arange(len(values))
+    ax.barh(y, values.values, color=[color("S3-Rec") if v == chosen else "#D0D0D0" for v in values.index],
+            edgecolor="black", linewidth=0.5)
+    ax.set_yticks(y, [_variant_label(v) for v in values.index])
+    ax.invert_yaxis()
+    ax.axvline(full, color="black", linestyle=":", linewidth=1)
+    lo = float(values.min())
+    left = max(0.0, round(lo - 0.05, 2))
+    ax.set_xlim(left, float(values.max()) + 0.02)
+    ax.set_xlabel(f"test {metric}" + (f" (the axis starts at {left:g})" if left > 0 else ""))
+    v = float(values[chosen])
+    what = "all four objectives" if removed is None else f"λ {removed.upper()} = 0"
+    ax.set_title(f"{what}: {v:.3f}" + ("" if removed is None else f" ({v - full:+.3f} against all four)"))
+    fig.tight_layout()
+    return fig
+
+
+def weight_switcher(frame, weights: dict, metric: str = "NDCG@10", element_id: str = "ch12-weights-switcher"):
+    """Chapter 12's loss-weight sliders without a kernel: one slider per objective, at its paper weight or 0,
+    each position showing the stored run of that setting (:func:`plot_weight_state`). ``frame``: one row per
+    stored variant ("full", "no-aap", ...); ``weights``: the paper's weights. Only one weight is at 0 at a
+    time: the ablation removes one objective per run, so moving a slider puts the others back."""
+    figures, alt = {}, {}
+    for k in ABLATION_LABELS:
+        if f"no-{k}" not in set(frame.variant):
+            continue
+        figures[k] = {}
+        for w in (float(weights[k]), 0.0):  # paper weight first: the default; 0 at the slider's right end
+            removed = None if w else k
+            figures[k][w] = plot_weight_state(frame, removed, metric)
+            value = float(frame.set_index("variant")[metric]["full" if removed is None else f"no-{k}"])
+            alt[(k, w)] = (f"Horizontal bars of test {metric} for S3-Rec pre-trained with all four objectives "
+                           f"and with each one removed; highlighted: "
+                           + ("all four objectives" if removed is None else f"{ABLATION_LABELS[k]} = 0")
+                           + f", {value:.3f}.")
+    sw = SweepSwitcher(figures, {k: float(weights[k]) for k in figures}, element_id, labels=ABLATION_LABELS, alt=alt)
+    return sw
