@@ -7,6 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from s3rec_lite.experiments import stored_device  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent / "results"
 
 
@@ -19,7 +22,7 @@ def main(presets) -> None:
             r = json.loads(p.read_text())
             if "stage" not in r:  # a derived file (e.g. probe_objectives/), not a training run
                 continue
-            kind = p.name.split(".")[-2] if p.name.count(".") > 1 else "cpu"  # seed1.cuda.json: a GPU run
+            kind = stored_device(p)  # seed1.cuda.json: a GPU run
             groups[(r["experiment"], r["dataset"], r["model"] + (f"-{r['tag']}" if r.get("tag") else ""), kind)].append(r)
         for (exp, d, m, _), rs in sorted(groups.items()):
             seeds = sorted(r["seed"] for r in rs)

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from conftest import HAVE_DATA, REPO
+from s3rec_lite.experiments import stored_device
 
 PAPER = REPO / "results" / "paper"
 
@@ -18,7 +19,7 @@ PAPER = REPO / "results" / "paper"
 def _stored_cpu_runs() -> list[dict]:
     runs = []
     for path in sorted(PAPER.rglob("*.json")) if PAPER.exists() else []:
-        if path.name.count(".") == 1:  # seed<S>.json: a CPU run (GPU runs are seed<S>.cuda.json)
+        if stored_device(path) == "cpu":  # seed<S>.json (GPU runs are seed<S>.cuda.json)
             runs.append({"path": path, **json.loads(path.read_text())})
     return runs
 
