@@ -101,12 +101,10 @@ class OurStep:
 
 
 def opt_in_flags() -> dict:
-    """The speed flags that are off by default (opt-in), all on."""
-    from dataclasses import fields
+    """The fp32 speed flags that are off by default (opt-in), all on."""
+    from s3rec_lite.config import OPT_IN_SPEED_FLAGS
 
-    defaults = Config()
-    return {f.name: True for f in fields(Config) if f.type in (bool, "bool") and f.name.startswith(("packed", "fused_attr"))
-            and getattr(defaults, f.name) is False}
+    return {k: True for k in OPT_IN_SPEED_FLAGS}
 
 
 def main(argv=None) -> int:
@@ -116,6 +114,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--warmup-bf16", type=int, default=60,
+                   help="extra warm-up steps for the bf16 path (oneDNN builds a kernel per new shape, once)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -124,12 +124,12 @@ def main(argv=None) -> int:
     base = preset("official", progress=False, device="cpu")  # batch 100, as the authors' default
     steps = {"ours, plain path": OurStep(ds, base.replace(fast=False)), "ours, default": OurStep(ds, base)}
     extra = opt_in_flags()
-    if extra:
-        steps["ours, + " + ", ".join(extra)] = OurStep(ds, base.replace(**extra))
+    steps["ours, + " + ", ".join(extra)] = OurStep(ds, base.replace(**extra))
+    steps["ours, + the same + bf16_pretraining"] = OurStep(ds, base.replace(**extra, bf16_pretraining=True))
     if args.authors:
         steps = {"authors' code": AuthorsStep(args.authors, data_dir, args.dataset), **steps}
-    for fn in steps.values():
-        for _ in range(args.warmup):
+    for name, fn in steps.items():
+        for _ in range(args.warmup + (args.warmup_bf16 if "bf16" in name else 0)):
             fn()
     times = {k: [] for k in steps}
     names = list(steps)

@@ -91,6 +91,7 @@ class Config:
     packed_finetuning: bool = False  # fine-tuning step and evaluation encoder on the real tokens only (idem)
     #: opt-in, and in the fingerprint when on: compiled code draws its random numbers from another stream
     compile_step: bool = False  # torch.compile the pre-training loss (+ CUDA graphs on a GPU): launch-bound GPUs
+    bf16_pretraining: bool = False  # with packed_pretraining: the encoder's matrix products in bfloat16 (CPU)
 
     def __post_init__(self):
         self.validate()
@@ -106,6 +107,8 @@ class Config:
             self.adam_betas = tuple(self.adam_betas)
         for f in fields(self):
             _check_field(f.name, getattr(self, f.name))
+        if self.bf16_pretraining and not self.packed_pretraining:
+            raise ConfigError("bf16_pretraining works inside packed_pretraining's encoder: set packed_pretraining=true too")
         if self.hidden_size % self.num_heads:
             raise ConfigError(f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})")
 
@@ -161,8 +164,9 @@ class Config:
             d.pop("early_stopping")
         for k in OPT_IN_SPEED_FLAGS:
             d.pop(k)
-        if not d["compile_step"]:  # added later: left out at its default, so stored hashes stay
-            d.pop("compile_step")
+        for k in ("compile_step", "bf16_pretraining"):  # added later: left out at their default (stored hashes stay)
+            if not d[k]:
+                d.pop(k)
         flags = [d.pop(k) for k in SPEED_FLAGS]
         if all(flags) or not any(flags):
             d["fast"] = flags[0]
@@ -228,7 +232,7 @@ def _check_field(name: str, value) -> None:
         _check_type(name, value, str)
         if not (value in ("auto", "cpu") or value.startswith("cuda")):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {value!r}")
-    elif name in SPEED_FLAGS or name in OPT_IN_SPEED_FLAGS or name in ("progress", "compile_step"):
+    elif name in SPEED_FLAGS or name in OPT_IN_SPEED_FLAGS or name in ("progress", "compile_step", "bf16_pretraining"):
         _check_type(name, value, bool)
 
 

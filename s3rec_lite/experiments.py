@@ -17,6 +17,8 @@ Experiments (``EXPERIMENTS``):
                      declares those runs, so running it only trains what ``table2`` has not stored yet).
 ``other_models``     Fig. 3: six models without and with the S3-Rec objectives (Caser, AutoInt: embeddings).
 ``plateau``          SASRec with patience 30 instead of 10: what the early plateau costs Table 2's SASRec.
+``bf16``             ``pretrain_epochs``'s LastFM pre-training with ``bf16_pretraining`` (the encoder's products in
+                     bfloat16), fine-tuned from epochs 50, 100 and 150: does the faster path pre-train as well?
 
 Registering another experiment (e.g. from ``s3rec_lite.baselines``)::
 
@@ -229,6 +231,25 @@ def plateau(preset: str, datasets, seeds) -> list[Run]:
     return [Run("plateau", d, "SASRec", s, {**_base(preset), "patience": 30}, tag="patience30") for d in ds for s in seeds]
 
 
+def bf16(preset: str, datasets, seeds) -> list[Run]:
+    """``pretrain_epochs`` with the opt-in ``bf16_pretraining`` (and the ``packed_pretraining`` it works in): one
+    pre-training run (the first seed) with a checkpoint every 50 epochs (tiny: 4 epochs, every 2), fine-tuned
+    from each with every seed. Compared with ``pretrain_epochs``'s fp32 runs (benchmarks/RESULTS.md)."""
+    from .config import preset as make_preset
+
+    ds = _datasets(preset, datasets, ("LastFM",), ("LastFM",))
+    total, every = (4, 2) if _tiny(preset) else (make_preset(preset).pretrain_epochs, 50)
+    base = {**_base(preset), "pretrain_epochs": total, "packed_pretraining": True, "bf16_pretraining": True}
+    runs = []
+    for d in ds:
+        pre = Run("bf16", d, "S3-Rec", seeds[0], base, tag="pretrain", stage="pretrain", save_every=every)
+        runs.append(pre)
+        for s in seeds:
+            runs += [Run("bf16", d, "S3-Rec", s, base, tag=f"pt{e:03d}", from_pretrain=(pre.key, e))
+                     for e in range(every, total + 1, every)]
+    return runs
+
+
 register_experiment("table2", table2)
 register_experiment("ablation", ablation)
 register_experiment("sparsity", sparsity)
@@ -236,6 +257,7 @@ register_experiment("pretrain_epochs", pretrain_epochs)
 register_experiment("convergence", convergence)
 register_experiment("other_models", other_models)
 register_experiment("plateau", plateau)
+register_experiment("bf16", bf16)
 
 
 # --- chapter 10's explorer: 1-D sweeps of the mask ratio and the four weights (preset "explorer") -----------

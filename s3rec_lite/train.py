@@ -113,7 +113,8 @@ def pretrain_losses(model: S3RecModel, batch, cfg: Config, attribute_matrix: tor
     needs_segments = any(OBJECTIVES[k].needs_segments for k in weights)
     # bidirectional (S3-Rec); a unidirectional model (Fig. 3: SASRec, GRU4Rec) stays unidirectional
     hidden, seg_ctx, seg_pos, seg_neg = encode_views(model, batch, model.causal_pretraining, needs_segments,
-                                                     cfg.sp_last_only, cfg.packed_pretraining)
+                                                     cfg.sp_last_only, cfg.packed_pretraining,
+                                                     cfg.bf16_pretraining)
     ctx = ObjectiveContext(model, batch, hidden, seg_ctx, seg_pos, seg_neg, cfg.objective_variant, attribute_matrix,
                            dense=(hidden.device.type == "cuda" or cfg.compile_step) if dense is None else dense)
     return {name: OBJECTIVES[name].fn(ctx) for name in weights}

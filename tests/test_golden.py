@@ -3,7 +3,8 @@ outputs that the authors' own code gives on the same batch (``../shared/referenc
 made by running their ``S3RecModel`` in eval mode; REFERENCE.md describes it).
 
 Every fp32 path must agree to 1e-4 relative: the plain reference path and each speed flag, the opt-in packed
-flags alone and with all the others. Any speed change to the model, the objectives or the encoder must keep
+flags alone and with all the others. The bf16 path (``bf16_pretraining``: the pre-training encoder's matrix
+products in bfloat16) must agree to 1e-2. Any speed change to the model, the objectives or the encoder must keep
 this file green.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from conftest import DATA_DIR, REPO
 GOLDEN = Path(os.environ.get("S3REC_GOLDEN") or REPO.parent / "shared" / "reference" / "golden_lastfm_official.pt")
 CHECKPOINT = DATA_DIR / "checkpoints" / "LastFM-epochs-150.pt"
 RTOL = 1e-4
+RTOL_BF16 = 1e-2
 
 pytestmark = pytest.mark.skipif(
     not (GOLDEN.exists() and CHECKPOINT.exists() and (DATA_DIR / "LastFM.txt").exists()),
@@ -81,12 +83,16 @@ def load_released(flags: dict, lastfm):
     return model.eval(), cfg
 
 
-def close(ours: torch.Tensor, theirs: torch.Tensor, what: str) -> None:
+def relative_error(ours: torch.Tensor, theirs: torch.Tensor, what: str) -> float:
     ours, theirs = ours.detach().double(), theirs.detach().double()
     assert ours.shape == theirs.shape, f"{what}: shape {tuple(ours.shape)} vs {tuple(theirs.shape)}"
-    err = ((ours - theirs).abs() / theirs.abs().clamp(min=1e-6)).max().item() if theirs.dim() == 0 else \
+    return ((ours - theirs).abs() / theirs.abs().clamp(min=1e-6)).max().item() if theirs.dim() == 0 else \
         ((ours - theirs).norm() / theirs.norm()).item()
-    assert err <= RTOL, f"{what}: relative error {err:.2e} > {RTOL:g}"
+
+
+def close(ours: torch.Tensor, theirs: torch.Tensor, what: str, rtol: float = RTOL) -> None:
+    err = relative_error(ours, theirs, what)
+    assert err <= rtol, f"{what}: relative error {err:.2e} > {rtol:g}"
 
 
 def test_fixture_matches_our_data(golden, lastfm):
@@ -170,3 +176,47 @@ def test_compiled_losses_match_the_authors_model(golden, lastfm):
     assert not fn.failed, "torch.compile failed here (is a C++ compiler installed?)"
     for name, value in golden["losses"].items():
         close(losses[name], torch.tensor(value), f"compile_step: {name} loss")
+
+
+# --- bf16_pretraining: the pre-training encoder's products in bfloat16 (s3rec_lite/fast.py), at 1e-2 --------
+def test_bf16_pretraining_losses_match_the_authors_model(golden, lastfm):
+    """The four losses with the encoder's matrix products in bf16 (fp32 weights, LayerNorm, softmax, dropout
+    and objectives), within 1e-2 of the authors' fp32 model; and measurably not the fp32 path (the flag acts)."""
+    from s3rec_lite.train import pretrain_losses
+
+    model, cfg = load_released({"fast": True, **PACKED, "bf16_pretraining": True}, lastfm)
+    batch = their_batch_to_ours(golden["batch"], lastfm.mask_id)
+    attribute_matrix = torch.as_tensor(lastfm.attribute_matrix()).float()
+    with torch.no_grad():
+        losses = pretrain_losses(model, batch, cfg, attribute_matrix)
+    errors = [relative_error(losses[name], torch.tensor(value), name) for name, value in golden["losses"].items()]
+    for (name, _), err in zip(golden["losses"].items(), errors):
+        assert err <= RTOL_BF16, f"bf16_pretraining: {name} loss: relative error {err:.2e} > {RTOL_BF16:g}"
+    assert max(errors) > 1e-6, "bf16_pretraining gave fp32's losses exactly: the flag did nothing"
+
+
+def test_bf16_pretraining_encoder_matches_the_authors_model(golden, lastfm):
+    """The bidirectional encoder of pre-training (the only one bf16 touches) at the real positions, and the
+    last-position output of the SP views' encoder (``last_only``), within 1e-2."""
+    from s3rec_lite.fast import encode_packed
+
+    model, _ = load_released({"fast": True, **PACKED, "bf16_pretraining": True}, lastfm)
+    masked = golden["batch"]["masked_item_sequence"]
+    with torch.no_grad():
+        out = encode_packed(model, masked, causal=False, low=torch.bfloat16)[masked > 0]  # [N, 64]
+    close(out, golden["bidirectional_output"][masked > 0], "bf16: bidirectional output", RTOL_BF16)
+    full = masked[(masked[:, -1] > 0)]  # sequences whose last position is real: last_only needs it
+    ref = golden["bidirectional_output"][(masked[:, -1] > 0), -1]
+    with torch.no_grad():
+        last = encode_packed(model, full, causal=False, last_only=True, low=torch.bfloat16)  # [n, 64]
+    close(last, ref, "bf16: last position (last_only)", RTOL_BF16)
+
+
+def test_bf16_pretraining_needs_packed_pretraining():
+    from s3rec_lite import Config
+    from s3rec_lite.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="bf16_pretraining works inside packed_pretraining"):
+        Config(bf16_pretraining=True)
+    assert Config().training_fingerprint() == Config(packed_pretraining=True).training_fingerprint()
+    assert "bf16_pretraining" in Config(packed_pretraining=True, bf16_pretraining=True).training_fingerprint()
