@@ -92,13 +92,23 @@ def main(argv=None) -> int:
     ap.add_argument("--full-epoch", action="store_true", help="time a whole pre-training epoch")
     ap.add_argument("--no-fast", action="store_true", help="the plain reference path")
     ap.add_argument("--compile", action="store_true", help="the opt-in flag compile_step (torch.compile; a GPU)")
+    ap.add_argument("--packed", action="store_true", help="the opt-in flags packed_pretraining, packed_finetuning (CPU)")
+    ap.add_argument("--bf16", action="store_true", help="also bf16_pretraining (with --packed; CPUs with bf16 units)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     ap.add_argument("--pretrain-only", action="store_true",
                     help="time pre-training only (for many copies at once on one GPU: their throughput)")
     ap.add_argument("--write", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.bf16 and not args.packed:
+        ap.error("--bf16 works inside the packed encoder: add --packed")
     cfg = preset("paper", progress=False, pretrain_batch_size=args.batch, fast=not args.no_fast,
-                 compile_step=args.compile)
+                 compile_step=args.compile, packed_pretraining=args.packed, packed_finetuning=args.packed,
+                 bf16_pretraining=args.bf16)
+    path = ("plain" if args.no_fast else "fast") + (" + compile" if args.compile else "") + \
+        (" + packed" if args.packed else "") + (" + bf16" if args.bf16 else "")
     rows = []
     for dev_name in devices:
         device = torch.device(dev_name)
@@ -122,7 +132,7 @@ def main(argv=None) -> int:
     for r in rows:
         fmt = lambda x: "n/a" if x != x else f"{x:.1f}x"  # noqa: E731
         lines.append(
-            f"| {r['device']} | {r['dataset']} | {('plain' if args.no_fast else 'fast') + (' + compile' if args.compile else '')} | {r['pre_batch']} | "
+            f"| {r['device']} | {r['dataset']} | {path} | {r['pre_batch']} | "
             f"{r['pre_step_ms']:.0f} | {r['pre_samples_per_s']:.0f} | {r['pre_epoch_s']:.1f} ({r['pre_prefixes']}) | "
             f"{fmt(r['x_pre'])} | {r['ft_train_s']:.1f} + {r['ft_valid_s']:.1f} | {fmt(r['x_ft'])} |")
     table = "\n".join(lines)

@@ -35,6 +35,8 @@ SPEED_FLAGS = ("fused_attention", "byte_dropout", "fused_adam", "sp_last_only")
 #: fp32 but not bit for bit, so stored results (made without them) re-run bit for bit. ``fast`` leaves them as
 #: they are, and the training fingerprint leaves them out (a run may switch them when it is resumed).
 OPT_IN_SPEED_FLAGS = ("packed_pretraining", "packed_finetuning")
+#: Opt-in speed flags that change the numbers (other random streams, or bf16 products): in the fingerprint when on.
+NUMERIC_SPEED_FLAGS = ("compile_step", "bf16_pretraining", "bf16_finetuning")
 
 
 @dataclass
@@ -92,6 +94,7 @@ class Config:
     #: opt-in, and in the fingerprint when on: compiled code draws its random numbers from another stream
     compile_step: bool = False  # torch.compile the pre-training loss (+ CUDA graphs on a GPU): launch-bound GPUs
     bf16_pretraining: bool = False  # with packed_pretraining: the encoder's matrix products in bfloat16 (CPU)
+    bf16_finetuning: bool = False  # with packed_finetuning: the same for the fine-tuning step (evaluation: fp32)
 
     def __post_init__(self):
         self.validate()
@@ -109,6 +112,8 @@ class Config:
             _check_field(f.name, getattr(self, f.name))
         if self.bf16_pretraining and not self.packed_pretraining:
             raise ConfigError("bf16_pretraining works inside packed_pretraining's encoder: set packed_pretraining=true too")
+        if self.bf16_finetuning and not self.packed_finetuning:
+            raise ConfigError("bf16_finetuning works inside packed_finetuning's encoder: set packed_finetuning=true too")
         if self.hidden_size % self.num_heads:
             raise ConfigError(f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})")
 
@@ -164,7 +169,7 @@ class Config:
             d.pop("early_stopping")
         for k in OPT_IN_SPEED_FLAGS:
             d.pop(k)
-        for k in ("compile_step", "bf16_pretraining"):  # added later: left out at their default (stored hashes stay)
+        for k in NUMERIC_SPEED_FLAGS:  # added later: left out at their default, so stored hashes stay
             if not d[k]:
                 d.pop(k)
         flags = [d.pop(k) for k in SPEED_FLAGS]
@@ -232,7 +237,7 @@ def _check_field(name: str, value) -> None:
         _check_type(name, value, str)
         if not (value in ("auto", "cpu") or value.startswith("cuda")):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {value!r}")
-    elif name in SPEED_FLAGS or name in OPT_IN_SPEED_FLAGS or name in ("progress", "compile_step", "bf16_pretraining"):
+    elif name in SPEED_FLAGS or name in OPT_IN_SPEED_FLAGS or name in ("progress", *NUMERIC_SPEED_FLAGS):
         _check_type(name, value, bool)
 
 

@@ -18,7 +18,8 @@ Experiments (``EXPERIMENTS``):
 ``other_models``     Fig. 3: six models without and with the S3-Rec objectives (Caser, AutoInt: embeddings).
 ``plateau``          SASRec with patience 30 instead of 10: what the early plateau costs Table 2's SASRec.
 ``bf16``             ``pretrain_epochs``'s LastFM pre-training with ``bf16_pretraining`` (the encoder's products in
-                     bfloat16), fine-tuned from epochs 50, 100 and 150: does the faster path pre-train as well?
+                     bfloat16), fine-tuned from epochs 50, 100 and 150; and the released checkpoint fine-tuned
+                     with ``bf16_finetuning``: do the faster paths train as well as fp32?
 
 Registering another experiment (e.g. from ``s3rec_lite.baselines``)::
 
@@ -234,7 +235,8 @@ def plateau(preset: str, datasets, seeds) -> list[Run]:
 def bf16(preset: str, datasets, seeds) -> list[Run]:
     """``pretrain_epochs`` with the opt-in ``bf16_pretraining`` (and the ``packed_pretraining`` it works in): one
     pre-training run (the first seed) with a checkpoint every 50 epochs (tiny: 4 epochs, every 2), fine-tuned
-    from each with every seed. Compared with ``pretrain_epochs``'s fp32 runs (benchmarks/RESULTS.md)."""
+    from each with every seed; then ``S3-Rec-released`` fine-tuned with ``bf16_finetuning`` (tag ``bf16ft``),
+    every seed. Compared with ``pretrain_epochs``'s and ``table2``'s fp32 runs (chapter 14)."""
     from .config import preset as make_preset
 
     ds = _datasets(preset, datasets, ("LastFM",), ("LastFM",))
@@ -247,6 +249,8 @@ def bf16(preset: str, datasets, seeds) -> list[Run]:
         for s in seeds:
             runs += [Run("bf16", d, "S3-Rec", s, base, tag=f"pt{e:03d}", from_pretrain=(pre.key, e))
                      for e in range(every, total + 1, every)]
+        tuned = {**_base(preset), "packed_finetuning": True, "bf16_finetuning": True}
+        runs += [Run("bf16", d, "S3-Rec-released", s, tuned, tag="bf16ft") for s in seeds]
     return runs
 
 

@@ -304,7 +304,8 @@ def finetune(
             idx = order[step * B:(step + 1) * B]
             x, y = train_x[idx], train_y[idx]  # [b, L]
             neg = sample_excluding(user_items[idx], high, (x.shape[1],))  # [b, L]
-            loss = next_item_loss(model, x, y, neg, cfg.objective_variant, cfg.packed_finetuning)  # model's, or packed
+            loss = next_item_loss(model, x, y, neg, cfg.objective_variant, cfg.packed_finetuning,  # model's, or packed
+                                  cfg.bf16_finetuning)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

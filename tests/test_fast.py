@@ -261,3 +261,65 @@ def test_compile_step_falls_back_to_eager_with_one_line(synthetic, monkeypatch, 
     assert err == ["note: compile_step: torch.compile failed (RuntimeError: no C++ compiler found); "
                    "running the step eagerly"]
     assert [r["loss"] for r in got] == [r["loss"] for r in expected]
+
+
+# ------------------------------------------------------------------------------------------------
+# bf16_pretraining: the packed encoder's products in bfloat16; in the fingerprint; needs packed_pretraining
+# ------------------------------------------------------------------------------------------------
+def test_bf16_pretraining_is_opt_in_needs_packing_and_enters_the_fingerprint():
+    cfg = Config()
+    assert not cfg.bf16_pretraining and "bf16" not in cfg.training_fingerprint()
+    on = cfg.replace(packed_pretraining=True, bf16_pretraining=True)
+    assert on.training_fingerprint() != cfg.training_fingerprint()  # other numbers: a stored run must not resume it
+    with pytest.raises(ConfigError, match="bf16_pretraining works inside packed_pretraining's encoder"):
+        cfg.replace(bf16_pretraining=True)
+    with pytest.raises(ConfigError, match="bf16_pretraining must be true or false"):
+        cfg.replace(packed_pretraining=True, bf16_pretraining="yes")
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_bf16_pretraining_draws_the_same_batches_and_stays_within_1e_2(synthetic, causal):
+    """Three training steps: the losses within 1e-2 of the fp32 packed path (not equal: bf16 acts), and the same
+    random stream, so the same batches and dropout masks: precision is the only difference."""
+    cfg = tiny(seed=3, packed_pretraining=True)
+    fp32, fp32_state = _pretrain_steps(synthetic, cfg, 3, causal)
+    bf16, bf16_state = _pretrain_steps(synthetic, cfg.replace(bf16_pretraining=True), 3, causal)
+    assert torch.equal(bf16_state, fp32_state)
+    differences = [rel(a[k], b[k]) for a, b in zip(bf16, fp32) for k in a]
+    assert max(differences) <= 1e-2, differences
+    assert max(differences) > 1e-7, "bf16_pretraining gave fp32's numbers: the flag did nothing"
+
+
+def test_apply_keep_multiplies_as_bytes_bit_for_bit():
+    """The byte multiplication gives what ``x * where(keep, 1 / (1 - p), 0)`` gives, bit for bit (signed zeros and
+    NaN included), and the shift mask for 0.5 is the comparison ``byte < 128``."""
+    x = torch.randn(40, 64)
+    x[0, :3] = torch.tensor([-0.0, float("nan"), float("inf")])
+    for p in (0.5, 0.2, 0.25):
+        torch.manual_seed(1)
+        keep = fast.keep_mask(x.shape, 1.0 - p, "cpu")
+        expected = x * torch.where(keep, torch.tensor(1.0 / (1.0 - p)), torch.zeros(()))
+        assert torch.equal(fast.apply_keep(x, keep, p).view(torch.int32), expected.view(torch.int32))
+    torch.manual_seed(1)
+    raw = torch.empty((40 * 64 + 7) // 8, dtype=torch.int64).random_(-(2**63), None).view(torch.uint8)[:40 * 64]
+    torch.manual_seed(1)
+    assert torch.equal(fast.keep_mask((40, 64), 0.5, "cpu"), (raw < 128).view(40, 64))
+
+
+def test_bf16_finetuning_trains_within_1e_2_of_fp32_with_the_same_random_stream():
+    """Two fine-tuning epochs with dropout: losses within 1e-2 of packed fp32 (and not equal), the same random
+    stream; evaluation stays fp32, so its metrics move only through the weights."""
+    ds = make_synthetic()
+    cfg = tiny(seed=2, packed_finetuning=True)
+
+    def run(c):
+        seed_everything(c.seed)
+        res = finetune(build_model(c, ds, "cpu"), ds, c, epochs=2)
+        return res, torch.get_rng_state()
+
+    (fp32, fp32_state), (bf16, bf16_state) = run(cfg), run(cfg.replace(bf16_finetuning=True))
+    assert torch.equal(bf16_state, fp32_state)
+    differences = [rel(a["loss"], b["loss"]) for a, b in zip(bf16["history"], fp32["history"])]
+    assert max(differences) <= 1e-2 and max(differences) > 1e-7, differences
+    with pytest.raises(ConfigError, match="bf16_finetuning works inside packed_finetuning"):
+        cfg.replace(packed_finetuning=False, bf16_finetuning=True)

@@ -212,11 +212,33 @@ def test_bf16_pretraining_encoder_matches_the_authors_model(golden, lastfm):
     close(last, ref, "bf16: last position (last_only)", RTOL_BF16)
 
 
+def test_bf16_finetuning_encoder_and_loss_match_the_authors_model(golden, lastfm):
+    """``bf16_finetuning``: the causal encoder of fine-tuning with bf16 products, at the real positions, within
+    1e-2 of the authors' model; and the packed fine-tuning loss within 1e-2 of the fp32 one on the same batch."""
+    from s3rec_lite.batches import sample_excluding
+    from s3rec_lite.fast import encode_packed, next_item_loss
+
+    model, _ = load_released({"fast": True, **PACKED, "bf16_finetuning": True}, lastfm)
+    x = golden["causal_input"]
+    with torch.no_grad():
+        out = encode_packed(model, x, causal=True, low=torch.bfloat16)[x > 0]  # [N, 64]
+    close(out, golden["causal_output"][x > 0], "bf16: causal output", RTOL_BF16)
+    y = torch.cat([x[:, 1:], x[:, -1:]], 1) * (x > 0)  # next items (a stand-in target), 0 at padding
+    neg = sample_excluding(x, lastfm.mask_id, (x.shape[1],))
+    with torch.no_grad():
+        fp32 = next_item_loss(model, x, y, neg, "official", packed=True)
+        bf16 = next_item_loss(model, x, y, neg, "official", packed=True, bf16=True)
+    close(bf16, fp32, "bf16: fine-tuning loss", RTOL_BF16)
+    assert relative_error(bf16, fp32, "bf16 loss") > 1e-7, "bf16_finetuning gave fp32's loss: the flag did nothing"
+
+
 def test_bf16_pretraining_needs_packed_pretraining():
     from s3rec_lite import Config
     from s3rec_lite.errors import ConfigError
 
     with pytest.raises(ConfigError, match="bf16_pretraining works inside packed_pretraining"):
         Config(bf16_pretraining=True)
+    with pytest.raises(ConfigError, match="bf16_finetuning works inside packed_finetuning"):
+        Config(bf16_finetuning=True)
     assert Config().training_fingerprint() == Config(packed_pretraining=True).training_fingerprint()
     assert "bf16_pretraining" in Config(packed_pretraining=True, bf16_pretraining=True).training_fingerprint()
