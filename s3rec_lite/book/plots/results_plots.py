@@ -24,7 +24,7 @@ __all__ = [
     "plot_ablation", "sparsity_frame", "plot_sparsity", "pretrain_epochs_frame", "plot_pretrain_epochs",
     "convergence_frame", "plot_convergence", "CONVERGENCE_MODELS", "ablation_seeds", "sparsity_seeds",
     "pretrain_epochs_seeds", "convergence_seeds", "summary_table", "provenance_table", "plot_loss_shares",
-    "plot_seed_comparison", "MAX_WIDTH",
+    "plot_seed_comparison", "MAX_WIDTH", "bf16_comparison", "bf16_loss_gap",
 ]
 
 SAMPLED = reference.METRICS
@@ -507,3 +507,52 @@ def plot_seed_comparison(rows, metric: str = "test_NDCG@10", key: str = "setting
         ax.set_title(title)
     _legend_below(fig, [ax], ncol=2)
     return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# bf16: the opt-in bfloat16 paths against fp32 (chapter 14)
+# ------------------------------------------------------------------------------------------------
+def bf16_comparison(preset: str = "official", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
+    """Test ``metric`` of the ``bf16`` experiment's runs beside their fp32 counterparts, on the same seeds: our
+    pre-training (``bf16_pretraining``) fine-tuned from epoch N against ``pretrain_epochs`` from epoch N; the
+    released checkpoint fine-tuned with ``bf16_finetuning`` against ``table2``'s S3-Rec-released (paper preset:
+    its fine-tuning settings are the official ones). One row per (dataset, what, epoch) with fp32 and bf16 means,
+    their seeds and the relative difference; only seeds stored on both sides count."""
+    bf16 = [r for r in _load("bf16", preset, results_root) if r.get("test")]
+    fp32_pre = {(r["dataset"], r["from_pretrain"]["epoch"], r["seed"]): r["test"][metric]
+                for r in _load("pretrain_epochs", preset, results_root) if r.get("test") and r.get("from_pretrain")}
+    released = [r for r in _load("table2", "paper", results_root) if r["model"] == "S3-Rec-released"]
+    fp32_rel = {(r["dataset"], None, r["seed"]): r["test"][metric] for r in released}
+    pairs = {}
+    for r in bf16:
+        epoch = r["from_pretrain"]["epoch"] if r.get("from_pretrain") else None
+        key = (r["dataset"], epoch, r["seed"])
+        fp32 = fp32_pre.get(key) if epoch is not None else fp32_rel.get(key)
+        if fp32 is not None:
+            what = "our pre-training (bf16_pretraining)" if epoch is not None else "released checkpoint (bf16_finetuning)"
+            pairs.setdefault((r["dataset"], what, epoch), []).append((fp32, r["test"][metric]))
+    if not pairs:
+        raise S3RecError(f"no bf16 run stored with an fp32 counterpart ({preset} preset)")
+    rows = [{"dataset": d, "what": what, "pre-training epochs": "150 (theirs)" if e is None else e,
+             "seeds": len(v), "fp32": float(np.mean([a for a, _ in v])), "bf16": float(np.mean([b for _, b in v]))}
+            for (d, what, e), v in pairs.items()]
+    df = pd.DataFrame(rows)
+    df["difference"] = df["bf16"] / df["fp32"] - 1
+    return df.sort_values(["dataset", "what"], kind="stable").reset_index(drop=True)
+
+
+def bf16_loss_gap(preset: str = "official", results_root=None) -> pd.DataFrame:
+    """Per pre-training epoch, the loss of the ``bf16`` pre-training and of ``pretrain_epochs``'s fp32 one with
+    the same dataset and seed, and their relative difference."""
+    fp32 = {(r["dataset"], r["seed"]): r for r in _load("pretrain_epochs", preset, results_root) if r["stage"] == "pretrain"}
+    rows = []
+    for r in _load("bf16", preset, results_root):
+        ref = fp32.get((r["dataset"], r["seed"])) if r["stage"] == "pretrain" else None
+        if ref is None:
+            continue
+        for a, b in zip(ref["pretrain_history"], r["pretrain_history"]):
+            rows.append({"dataset": r["dataset"], "seed": r["seed"], "epoch": a["epoch"] + 1, "fp32": a["loss"],
+                         "bf16": b["loss"], "difference": b["loss"] / a["loss"] - 1})
+    if not rows:
+        raise S3RecError(f"no bf16 pre-training stored beside an fp32 one ({preset} preset)")
+    return pd.DataFrame(rows)
