@@ -194,14 +194,15 @@ def pretrain_epochs(preset: str, datasets, seeds) -> list[Run]:
     ds = _datasets(preset, datasets, ("Beauty", "Toys_and_Games"), ("LastFM",))
     total, every = (4, 1) if _tiny(preset) else (make_preset(preset).pretrain_epochs, 10)
     base = {**_base(preset), "pretrain_epochs": total}
-    runs = []
-    for d in ds:
-        pre = Run("pretrain_epochs", d, "S3-Rec", seeds[0], base, tag="pretrain", stage="pretrain", save_every=every)
-        runs.append(pre)
-        for s in seeds:
-            runs += [Run("pretrain_epochs", d, "S3-Rec", s, base, tag=f"pt{e:03d}", from_pretrain=(pre.key, e))
-                     for e in range(0, total + 1, every)]
-    return runs
+    return [run for d in ds for run in _pretrain_and_finetune("pretrain_epochs", d, base, seeds, range(0, total + 1, every))]
+
+
+def _pretrain_and_finetune(experiment: str, dataset: str, base: dict, seeds, epochs: range) -> list[Run]:
+    """One S3-Rec pre-training (the first seed) keeping a checkpoint every ``epochs.step`` epochs, then a
+    fine-tuning from the checkpoint of each of ``epochs`` (0: none) with every seed."""
+    pre = Run(experiment, dataset, "S3-Rec", seeds[0], base, tag="pretrain", stage="pretrain", save_every=epochs.step)
+    return [pre] + [Run(experiment, dataset, "S3-Rec", s, base, tag=f"pt{e:03d}", from_pretrain=(pre.key, e))
+                    for s in seeds for e in epochs]
 
 
 def convergence(preset: str, datasets, seeds) -> list[Run]:
@@ -242,16 +243,9 @@ def bf16(preset: str, datasets, seeds) -> list[Run]:
     ds = _datasets(preset, datasets, ("LastFM",), ("LastFM",))
     total, every = (4, 2) if _tiny(preset) else (make_preset(preset).pretrain_epochs, 50)
     base = {**_base(preset), "pretrain_epochs": total, "packed_pretraining": True, "bf16_pretraining": True}
-    runs = []
-    for d in ds:
-        pre = Run("bf16", d, "S3-Rec", seeds[0], base, tag="pretrain", stage="pretrain", save_every=every)
-        runs.append(pre)
-        for s in seeds:
-            runs += [Run("bf16", d, "S3-Rec", s, base, tag=f"pt{e:03d}", from_pretrain=(pre.key, e))
-                     for e in range(every, total + 1, every)]
-        tuned = {**_base(preset), "packed_finetuning": True, "bf16_finetuning": True}
-        runs += [Run("bf16", d, "S3-Rec-released", s, tuned, tag="bf16ft") for s in seeds]
-    return runs
+    tuned = {**_base(preset), "packed_finetuning": True, "bf16_finetuning": True}
+    return [run for d in ds for run in _pretrain_and_finetune("bf16", d, base, seeds, range(every, total + 1, every))
+            + [Run("bf16", d, "S3-Rec-released", s, tuned, tag="bf16ft") for s in seeds]]
 
 
 register_experiment("table2", table2)

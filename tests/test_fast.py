@@ -170,18 +170,19 @@ def test_packed_pretraining_gives_the_same_losses_and_random_stream(synthetic, f
             assert rel(a[k], b[k]) <= 1e-5, (k, a[k], b[k])
 
 
+def _finetune(ds, cfg, epochs: int = 2):
+    """Fine-tune a fresh model for ``epochs`` epochs: (the result, the random state after it)."""
+    seed_everything(cfg.seed)
+    res = finetune(build_model(cfg, ds, "cpu"), ds, cfg, epochs=epochs)
+    return res, torch.get_rng_state()
+
+
 def test_packed_finetuning_gives_the_same_losses_and_metrics():
     """Two epochs with dropout on (the default flags; torch's own masks are checked above): per-epoch losses to
     1e-5, validation and test metrics to 1e-4, and the same random stream."""
     ds = make_synthetic()
     cfg = tiny(seed=2)
-
-    def run(c):
-        seed_everything(c.seed)
-        res = finetune(build_model(c, ds, "cpu"), ds, c, epochs=2)
-        return res, torch.get_rng_state()
-
-    (padded, padded_state), (packed, packed_state) = run(cfg), run(cfg.replace(packed_finetuning=True))
+    (padded, padded_state), (packed, packed_state) = _finetune(ds, cfg), _finetune(ds, cfg.replace(packed_finetuning=True))
     assert torch.equal(packed_state, padded_state)
     assert len(packed["history"]) == len(padded["history"]) == 2
     for a, b in zip(packed["history"], padded["history"]):
@@ -311,13 +312,7 @@ def test_bf16_finetuning_trains_within_1e_2_of_fp32_with_the_same_random_stream(
     stream; evaluation stays fp32, so its metrics move only through the weights."""
     ds = make_synthetic()
     cfg = tiny(seed=2, packed_finetuning=True)
-
-    def run(c):
-        seed_everything(c.seed)
-        res = finetune(build_model(c, ds, "cpu"), ds, c, epochs=2)
-        return res, torch.get_rng_state()
-
-    (fp32, fp32_state), (bf16, bf16_state) = run(cfg), run(cfg.replace(bf16_finetuning=True))
+    (fp32, fp32_state), (bf16, bf16_state) = _finetune(ds, cfg), _finetune(ds, cfg.replace(bf16_finetuning=True))
     assert torch.equal(bf16_state, fp32_state)
     differences = [rel(a["loss"], b["loss"]) for a, b in zip(bf16["history"], fp32["history"])]
     assert max(differences) <= 1e-2 and max(differences) > 1e-7, differences
