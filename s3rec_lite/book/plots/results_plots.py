@@ -24,7 +24,7 @@ __all__ = [
     "plot_ablation", "sparsity_frame", "plot_sparsity", "pretrain_epochs_frame", "plot_pretrain_epochs",
     "convergence_frame", "plot_convergence", "CONVERGENCE_MODELS", "ablation_seeds", "sparsity_seeds",
     "pretrain_epochs_seeds", "convergence_seeds", "summary_table", "provenance_table", "plot_loss_shares",
-    "plot_seed_comparison", "MAX_WIDTH", "bf16_comparison", "bf16_loss_gap",
+    "plot_seed_comparison", "MAX_WIDTH", "bf16_pairs", "bf16_comparison", "bf16_loss_gap",
 ]
 
 SAMPLED = reference.METRICS
@@ -512,33 +512,45 @@ def plot_seed_comparison(rows, metric: str = "test_NDCG@10", key: str = "setting
 # ------------------------------------------------------------------------------------------------
 # bf16: the opt-in bfloat16 paths against fp32 (chapter 14)
 # ------------------------------------------------------------------------------------------------
-def bf16_comparison(preset: str = "official", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
-    """Test ``metric`` of the ``bf16`` experiment's runs beside their fp32 counterparts, on the same seeds: our
+def bf16_pairs(preset: str = "official", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
+    """One row per ``bf16`` run with an fp32 counterpart of the same dataset, seed and starting point: our
     pre-training (``bf16_pretraining``) fine-tuned from epoch N against ``pretrain_epochs`` from epoch N; the
     released checkpoint fine-tuned with ``bf16_finetuning`` against ``table2``'s S3-Rec-released (paper preset:
-    its fine-tuning settings are the official ones). One row per (dataset, what, epoch) with fp32 and bf16 means,
-    their seeds and the relative difference; only seeds stored on both sides count."""
-    bf16 = [r for r in _load("bf16", preset, results_root) if r.get("test")]
-    fp32_pre = {(r["dataset"], r["from_pretrain"]["epoch"], r["seed"]): r["test"][metric]
-                for r in _load("pretrain_epochs", preset, results_root) if r.get("test") and r.get("from_pretrain")}
-    released = [r for r in _load("table2", "paper", results_root) if r["model"] == "S3-Rec-released"]
-    fp32_rel = {(r["dataset"], None, r["seed"]): r["test"][metric] for r in released}
-    pairs = {}
-    for r in bf16:
+    its fine-tuning settings are the official ones). Columns: dataset, what, epoch (None: the released
+    checkpoint), seed, the test ``metric`` of each (fp32, bf16) and the epoch each early-stopped at."""
+    fp32 = {(r["dataset"], r["from_pretrain"]["epoch"], r["seed"]): r
+            for r in _load("pretrain_epochs", preset, results_root) if r.get("test") and r.get("from_pretrain")}
+    fp32.update({(r["dataset"], None, r["seed"]): r for r in _load("table2", "paper", results_root)
+                 if r["model"] == "S3-Rec-released" and r.get("test")})
+    rows = []
+    for r in _load("bf16", preset, results_root):
+        if not r.get("test"):
+            continue
         epoch = r["from_pretrain"]["epoch"] if r.get("from_pretrain") else None
-        key = (r["dataset"], epoch, r["seed"])
-        fp32 = fp32_pre.get(key) if epoch is not None else fp32_rel.get(key)
-        if fp32 is not None:
-            what = "our pre-training (bf16_pretraining)" if epoch is not None else "released checkpoint (bf16_finetuning)"
-            pairs.setdefault((r["dataset"], what, epoch), []).append((fp32, r["test"][metric]))
-    if not pairs:
+        ref = fp32.get((r["dataset"], epoch, r["seed"]))
+        if ref is not None:
+            rows.append({"dataset": r["dataset"], "what": "ours, bf16_pretraining" if epoch is not None
+                         else "released, bf16_finetuning", "epoch": epoch, "seed": r["seed"],
+                         "fp32": ref["test"][metric], "bf16": r["test"][metric],
+                         "fp32_best_epoch": ref.get("best_epoch"), "bf16_best_epoch": r.get("best_epoch")})
+    if not rows:
         raise S3RecError(f"no bf16 run stored with an fp32 counterpart ({preset} preset)")
-    rows = [{"dataset": d, "what": what, "pre-training epochs": "150 (theirs)" if e is None else e,
-             "seeds": len(v), "fp32": float(np.mean([a for a, _ in v])), "bf16": float(np.mean([b for _, b in v]))}
-            for (d, what, e), v in pairs.items()]
-    df = pd.DataFrame(rows)
-    df["difference"] = df["bf16"] / df["fp32"] - 1
-    return df.sort_values(["dataset", "what"], kind="stable").reset_index(drop=True)
+    return pd.DataFrame(rows)
+
+
+def bf16_comparison(preset: str = "official", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
+    """:func:`bf16_pairs` per (dataset, what, epoch): the seeds, the fp32 and bf16 means over them, the relative
+    difference of the means, and its standard error (``s.e.``) from the spread of the paired differences (NaN
+    for one seed). ``pre-trained``: epochs of pre-training before fine-tuning."""
+    pairs = bf16_pairs(preset, results_root, metric)
+    pairs["ratio"] = pairs.bf16 / pairs.fp32 - 1
+    rows = []
+    for (d, what, e), g in pairs.groupby(["dataset", "what", pairs.epoch.fillna(-1)], sort=False):
+        rows.append({"dataset": d, "what": what, "pre-trained": "150 (theirs)" if e < 0 else int(e),
+                     "seeds": len(g), "fp32": g.fp32.mean(), "bf16": g.bf16.mean(),
+                     "difference": g.bf16.mean() / g.fp32.mean() - 1,
+                     "s.e.": g.ratio.std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else float("nan")})
+    return pd.DataFrame(rows).sort_values(["dataset", "what"], kind="stable").reset_index(drop=True)
 
 
 def bf16_loss_gap(preset: str = "official", results_root=None) -> pd.DataFrame:
