@@ -91,7 +91,8 @@ class Config:
     # opt-in (not switched by ``fast``, not in the fingerprint): fp32-equal, not bit-for-bit equal
     packed_pretraining: bool = False  # pre-training encoder on the real tokens only (CPU, S3RecModel)
     packed_finetuning: bool = False  # fine-tuning step and evaluation encoder on the real tokens only (idem)
-    #: opt-in, and in the fingerprint when on: compiled code draws its random numbers from another stream
+    #: opt-in, and in the fingerprint when on (NUMERIC_SPEED_FLAGS): compiled code draws its random numbers from
+    #: another stream; bf16 products round differently
     compile_step: bool = False  # torch.compile the pre-training loss (+ CUDA graphs on a GPU): launch-bound GPUs
     bf16_pretraining: bool = False  # with packed_pretraining: the encoder's matrix products in bfloat16 (CPU)
     bf16_finetuning: bool = False  # with packed_finetuning: the same for the fine-tuning step (evaluation: fp32)

@@ -349,12 +349,17 @@ def _bucketed(x: torch.Tensor, low: torch.dtype) -> torch.Tensor:
     return F.pad(x.to(low), (0, 0, 0, -x.shape[0] % ROW_BUCKET))
 
 
+def _product(layer: nn.Linear, x: torch.Tensor, low: torch.dtype) -> torch.Tensor:
+    """``layer(x)`` with x, W and b in ``low`` (bf16): the output in ``low``, accumulated in fp32 by oneDNN."""
+    return F.linear(x, layer.weight.to(low), layer.bias.to(low))
+
+
 def _linear(layer: nn.Linear, x: torch.Tensor, low: torch.dtype | None) -> torch.Tensor:
-    """``layer(x)``, or with ``low`` (bf16) its product in that dtype: x, W and b rounded, the output in ``low``.
+    """``layer(x)``, or with ``low`` its product in that dtype (on bucketed rows), the output in ``low``.
     x [n, in] -> [n, out]"""
     if low is None:
         return layer(x)
-    return F.linear(_bucketed(x, low), layer.weight.to(low), layer.bias.to(low))[:x.shape[0]]
+    return _product(layer, _bucketed(x, low), low)[:x.shape[0]]
 
 
 def _ffn(ffn, x: torch.Tensor, low: torch.dtype | None) -> torch.Tensor:
@@ -362,14 +367,14 @@ def _ffn(ffn, x: torch.Tensor, low: torch.dtype | None) -> torch.Tensor:
     rows: oneDNN's GELU also builds a kernel per shape). x [n, d] -> [n, d] fp32"""
     if low is None:
         return ffn(x)
-    hidden = F.gelu(F.linear(_bucketed(x, low), ffn.dense_1.weight.to(low), ffn.dense_1.bias.to(low)))  # [n+, 4d]
-    return F.linear(hidden, ffn.dense_2.weight.to(low), ffn.dense_2.bias.to(low))[:x.shape[0]].float()
+    hidden = F.gelu(_product(ffn.dense_1, _bucketed(x, low), low))  # [n rounded up, 4d]
+    return _product(ffn.dense_2, hidden, low)[:x.shape[0]].float()
 
 
 def _packed_block(block, x: torch.Tensor, plan: PackPlan, last_only: bool, low: torch.dtype | None = None) -> torch.Tensor:
     """:class:`~s3rec_lite.model.Block` on packed rows.  x [N, d] -> [N, d] (``last_only``: [B, d]).
-    ``low`` (bf16, ``bf16_pretraining``): the matrix products in that dtype; LayerNorm, GELU, softmax, dropout
-    and the residual stream stay fp32."""
+    ``low`` (bf16, ``bf16_pretraining``): the matrix products and the FFN's GELU in that dtype; LayerNorm,
+    softmax, dropout and the residual stream stay fp32."""
     attention, (B, L), d = block.attention, (plan.B, plan.L), x.shape[1]
     lq = 1 if last_only else L  # query positions of the padded path
     rows = None if last_only else plan.rows  # which of its B x lq slots are computed here
