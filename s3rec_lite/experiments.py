@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import subprocess
@@ -124,6 +125,17 @@ def register_experiment(name: str, fn: Callable, description: str = "") -> Calla
     return fn
 
 
+def declared_runs(exp: Experiment, preset_name: str, datasets, seeds: list[int], pretrain_seeds: int | None = None) -> list[Run]:
+    """``exp``'s runs; ``pretrain_seeds`` goes to experiments that take it (a ConfigError for the others)."""
+    if pretrain_seeds is None:
+        return exp.fn(preset_name, datasets, seeds)
+    if pretrain_seeds < 1:
+        raise ConfigError(f"--pretrain-seeds must be at least 1, got {pretrain_seeds}")
+    if "pretrain_seeds" not in inspect.signature(exp.fn).parameters:
+        raise ConfigError(f"experiment {exp.name} does not take --pretrain-seeds (each of its runs pre-trains once)")
+    return exp.fn(preset_name, datasets, seeds, pretrain_seeds=pretrain_seeds)
+
+
 def get_experiment(name: str) -> Experiment:
     if name not in EXPERIMENTS:
         raise ConfigError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
@@ -163,16 +175,45 @@ def table2(preset: str, datasets, seeds) -> list[Run]:
     return [Run("table2", d, m, s, _base(preset)) for d in ds for m in table2_models() for s in seeds]
 
 
-def ablation(preset: str, datasets, seeds) -> list[Run]:
-    """Fig. 2: S3-Rec with all four objectives, and with each one removed (weight 0)."""
+def ablation(preset: str, datasets, seeds, pretrain_seeds: int | None = None) -> list[Run]:
+    """Fig. 2: S3-Rec with all four objectives, and with each one removed (weight 0); FDSA with every seed as
+    the reference line (not in the tiny preset).
+
+    ``pretrain_seeds`` (``--pretrain-seeds P``): ``None`` (default) gives each seed its own pre-training (run
+    ``S3-Rec-<variant>/seed<S>`` pre-trains with seed S, then fine-tunes with seed S); ``P`` crosses pre-training
+    seeds 1..P with every fine-tuning seed: the same runs for S <= P, plus fine-tunings
+    ``S3-Rec-<variant>-pre<P>/seed<S>`` from the pre-training of run ``S3-Rec-<variant>/seed<P>`` (see
+    :func:`_crossed`), so that a verdict's standard error can hold both spreads at the cost of P pre-trainings."""
     ds = _datasets(preset, datasets, ("Beauty", "Sports_and_Outdoors", "Toys_and_Games", "LastFM"), ("LastFM",))
     runs = []
     for d in ds:
-        for s in seeds:
-            runs.append(Run("ablation", d, "S3-Rec", s, _base(preset), tag="full"))
-            for obj in OBJECTIVE_NAMES:
-                runs.append(Run("ablation", d, "S3-Rec", s, {**_base(preset), "loss_weights": {obj: 0.0}}, tag=f"no-{obj}"))
-    return runs
+        variants = [("full", _base(preset))] + [(f"no-{o}", {**_base(preset), "loss_weights": {o: 0.0}})
+                                                for o in OBJECTIVE_NAMES]
+        for tag, overrides in variants:
+            runs += _crossed("ablation", d, overrides, tag, seeds, pretrain_seeds)
+        if not _tiny(preset):
+            runs += [Run("ablation", d, "FDSA", s, _base(preset)) for s in seeds]
+    return _pretrainings_first(runs)
+
+
+def _crossed(experiment: str, dataset: str, overrides: dict, tag: str, seeds, pretrain_seeds: int | None) -> list[Run]:
+    """S3-Rec runs of one setting: ``S3-Rec-<tag>/seed<S>`` pre-trains and fine-tunes with seed S (the train
+    stage), for every S in ``seeds`` (``pretrain_seeds`` None) or for S <= ``pretrain_seeds``; with
+    ``pretrain_seeds`` P, also a fine-tuning with every other seed of ``seeds`` from each of those P
+    pre-trainings (``S3-Rec-<tag>-pre<P>/seed<S>``, ``from_pretrain=(key, "final")``)."""
+    train = [Run(experiment, dataset, "S3-Rec", s, overrides, tag=tag)
+             for s in (seeds if pretrain_seeds is None else range(1, pretrain_seeds + 1))]
+    extra = [] if pretrain_seeds is None else [
+        Run(experiment, dataset, "S3-Rec", s, overrides, tag=f"{tag}-pre{pre.seed}", from_pretrain=(pre.key, "final"))
+        for pre in train for s in seeds if s != pre.seed]
+    return train + extra
+
+
+def _pretrainings_first(runs: list[Run]) -> list[Run]:
+    """Runs that pre-train come first (each is what later runs wait for), the rest in their order."""
+    first = sorted((r for r in runs if r.stage == "pretrain" or (r.model == "S3-Rec" and r.from_pretrain is None)),
+                   key=lambda r: r.seed)  # every setting's first pre-training, then the second, ...
+    return first + [r for r in runs if r not in first]
 
 
 def sparsity(preset: str, datasets, seeds) -> list[Run]:
@@ -248,6 +289,40 @@ def bf16(preset: str, datasets, seeds) -> list[Run]:
             + [Run("bf16", d, "S3-Rec-released", s, tuned, tag="bf16ft") for s in seeds]]
 
 
+#: Chapter 10's sweep: each knob alone over these values, the others at the paper's point (mask ratio 0.2,
+#: PAPER_WEIGHTS); every weight from 0 to twice the paper's.
+SWEEP = {"mask_ratio": (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8), "aap": (0.0, 0.1, 0.2, 0.3, 0.4),
+         "mip": (0.0, 0.5, 1.0, 1.5, 2.0), "map": (0.0, 0.5, 1.0, 1.5, 2.0), "sp": (0.0, 0.25, 0.5, 0.75, 1.0)}
+
+
+def sweep_point(tag: str) -> tuple[str, float | None]:
+    """``(knob, value)`` of a ``sweep`` run's tag (``paper`` -> ``("paper", None)``, ``mask_ratio0.3`` ->
+    ``("mask_ratio", 0.3)``, ``aap0-pre1`` -> ``("aap", 0.0)``)."""
+    tag = tag.split("-pre")[0]
+    if tag == "paper":
+        return "paper", None
+    for knob in SWEEP:
+        if tag.startswith(knob):
+            return knob, float(tag[len(knob):])
+    raise ConfigError(f"not a tag of the sweep experiment: {tag!r}")
+
+
+def sweep(preset: str, datasets, seeds, pretrain_seeds: int | None = 1) -> list[Run]:
+    """Chapter 10's sliders: S3-Rec with the mask ratio, then each loss weight, moved alone from the paper's
+    point (``SWEEP``); each point pre-trained once (``pretrain_seeds``, default 1) and fine-tuned with every
+    seed from it. The points with a weight of 0 are the ablation's runs (stored as copies where they match)."""
+    from .config import PAPER_WEIGHTS
+
+    ds = _datasets(preset, datasets, ("LastFM",), ("LastFM",))
+    paper = {"mask_ratio": 0.2, **PAPER_WEIGHTS}
+    points = [("paper", {})] + [
+        (f"{knob}{v:g}", {knob: v} if knob == "mask_ratio" else {"loss_weights": {knob: v}})
+        for knob, values in SWEEP.items() for v in values if v != paper[knob]]
+    runs = [r for d in ds for tag, change in points
+            for r in _crossed("sweep", d, {**_base(preset), **change}, tag, seeds, pretrain_seeds)]
+    return _pretrainings_first(runs)
+
+
 register_experiment("table2", table2)
 register_experiment("ablation", ablation)
 register_experiment("sparsity", sparsity)
@@ -256,6 +331,7 @@ register_experiment("convergence", convergence)
 register_experiment("other_models", other_models)
 register_experiment("plateau", plateau)
 register_experiment("bf16", bf16)
+register_experiment("sweep", sweep)
 
 
 # --- chapter 10's explorer: 1-D sweeps of the mask ratio and the four weights (preset "explorer") -----------
@@ -368,6 +444,16 @@ def summary_line(result: dict) -> str:
     return json.dumps({"key": result.get("key"), **{k: result[k] for k in ("valid", "test") if k in result}})
 
 
+def pretrained_checkpoint(runs_root, preset_name: str, run: Run, cfg) -> Path:
+    """Where the checkpoint that ``run`` fine-tunes from lies (``run.from_pretrain = (key, epoch)``): a "pretrain"
+    run's ``pretrained-epoch-<epoch>.pt``, or for ``epoch == "final"`` the pre-training of a "train" run
+    (``pretrain/pretrained.pt``). The pre-training run shares this run's settings but not always its seed."""
+    pre_key, epoch = run.from_pretrain
+    pre_seed = int(pre_key.rsplit("/seed", 1)[1])
+    folder = Path(runs_root) / preset_name / pre_key / config_hash(cfg.replace(seed=pre_seed))
+    return folder / "pretrain" / "pretrained.pt" if epoch == "final" else folder / f"pretrained-epoch-{epoch}.pt"
+
+
 def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=DEFAULT_RUNS, extra=None,
             device: str = "auto", progress: bool = False, command: list[str] | None = None, on_epoch=None) -> dict:
     """Train and test one run (resuming from its checkpoints if any) and store its JSON atomically."""
@@ -389,15 +475,18 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
         pre_key, epoch = run.from_pretrain
         head["from_pretrain"] = {"run": pre_key, "epoch": epoch}
         kw["stage"] = "finetune"
-        if epoch > 0:
-            # the pre-training run shares this run's settings but maybe not its seed: its folder's hash
-            pre_seed = int(pre_key.rsplit("/seed", 1)[1])
-            path = Path(runs_root) / preset_name / pre_key / config_hash(cfg.replace(seed=pre_seed)) / f"pretrained-epoch-{epoch}.pt"
+        if epoch != 0:
+            path = pretrained_checkpoint(runs_root, preset_name, run, cfg)
             if not path.exists():
                 raise S3RecError(f"{path}: checkpoint missing; run the pre-training run {pre_key} first")
             kw["checkpoint"] = path
+            # which model it started from: the checkpoint's bytes, and its place under the runs folder
+            head["from_pretrain"].update(checkpoint=path.relative_to(runs_root).as_posix(),
+                                         sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     result = run_model(run.model, cfg, ds, ckpt, **kw)
     result.pop("stage")
+    if "checkpoint" in result and "from_pretrain" in head:
+        result["checkpoint"]["path"] = head["from_pretrain"]["checkpoint"]  # relative, as above
     if run.stage == "pretrain":
         result["checkpoints"] = [e for e in range(run.save_every, cfg.pretrain_epochs + 1, run.save_every or 1)]
     result = {**head, **{k: v for k, v in result.items() if k not in ("seed", "dataset")}}
@@ -458,6 +547,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the runs and whether each is stored; run nothing")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads per run (default: all cores when one run is left; cores / K for K at once)")
+    p.add_argument("--pretrain-seeds", type=int, default=None, metavar="P",
+                   help="experiments with S3-Rec pre-training (ablation): cross pre-training seeds 1..P with the "
+                        "fine-tuning seeds (default: each seed pre-trains its own model)")
+    p.add_argument("--redo", action="store_true", help=argparse.SUPPRESS)  # the runner: train --only KEY again
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -491,13 +584,15 @@ def default_parallel(device: str = "auto", cores: int | None = None) -> int:
 def _worker_command(args, run: Run, at_once: int) -> list[str]:
     cmd = [sys.executable, "-m", "s3rec_lite", "experiment", args.name, "--preset", args.preset, "--device",
            args.device, "--results", args.results, "--runs", args.runs, "--only", run.key, "--quiet",
-           "--threads", str(args.threads or max(1, (os.cpu_count() or 1) // at_once))]
+           "--parallel", "1", "--threads", str(args.threads or max(1, (os.cpu_count() or 1) // at_once))]
     if args.datasets:
         cmd += ["--datasets", *args.datasets]
     if args.seeds:
         cmd += ["--seeds", str(args.seeds)]
     if args.models:
         cmd += ["--models", *args.models]
+    if args.pretrain_seeds:
+        cmd += ["--pretrain-seeds", str(args.pretrain_seeds)]
     for s in args.set:
         cmd += ["--set", s]
     return cmd
@@ -526,18 +621,26 @@ def main(argv=None) -> int:
             tail = key.rsplit("/seed", 1)[-1]
             if tail.isdigit():
                 n_seeds = max(n_seeds, int(tail))
-        runs = exp.fn(args.preset, args.datasets, list(range(1, n_seeds + 1)))
+        pretrain_seeds = args.pretrain_seeds
+        for key in args.only or ():  # --only a crossed run (S3-Rec-<tag>-pre<P>/seed<S>): declare P pre-trainings
+            name = key.rsplit("/seed", 1)[0]
+            tail = name.rsplit("-pre", 1)[-1] if "-pre" in name else ""
+            if tail.isdigit():
+                pretrain_seeds = max(pretrain_seeds or 0, int(tail))
+        runs = declared_runs(exp, args.preset, args.datasets, list(range(1, n_seeds + 1)), pretrain_seeds)
         if args.only:
             missing = [k for k in args.only if k not in {r.key for r in runs}]
             if missing:
                 raise ConfigError(f"no run {missing[0]!r} in experiment {args.name}")
-            runs = [r for r in runs if r.key in args.only]
+            needed = set(args.only) | {r.depends_on for r in runs if r.key in args.only}  # and what they start from
+            runs = [r for r in runs if r.key in needed]
         if args.models:
             names = {get_model_spec(m).name for m in args.models}  # unknown names: one clear error
             runs = [r for r in runs if r.model in names]
         extra = parse_overrides(args.set)
         cfgs = {r.key: run_config(r, args.preset, extra, args.device) for r in runs}  # validates --set early
-        todo = [r for r in runs if stored(args.results, args.preset, r, cfgs[r.key]) is None]
+        todo = [r for r in runs if stored(args.results, args.preset, r, cfgs[r.key]) is None
+                or (args.redo and r.key in (args.only or ()))]
         if args.list:
             for r in runs:
                 print(("todo   " if r in todo else "stored ") + r.key)
@@ -549,17 +652,16 @@ def main(argv=None) -> int:
         print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",
               file=sys.stderr)
         bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=args.name, disable=args.quiet)
-        for wave in _order(todo):
-            at_once = min(args.parallel, len(wave))  # one run left: in this process, on all its threads
-            if at_once == 1:
+        if min(args.parallel, len(todo)) > 1:
+            _run_parallel(args, todo, bar, args.parallel)
+        else:  # one at a time: in this process, on all its threads
+            for wave in _order(todo):
                 for r in wave:
                     bar.set_postfix_str(r.key)
                     res = execute(r, args.preset, args.results, args.runs, extra, args.device,
                                   progress=not args.quiet and len(todo) == 1, command=command)
                     bar.update(1)
                     print(summary_line(res), flush=True)
-            else:
-                _run_parallel(args, wave, bar, at_once)
         bar.close()
     except S3RecError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -612,23 +714,39 @@ def _redo_missing_pretraining(todo: list[Run], runs: list[Run], cfgs: dict, runs
         pre = by_key.get(r.depends_on)
         if pre is None or pre in todo or pre in redo:
             continue
-        ckpt = Path(runs_root) / preset_name / pre.key / config_hash(cfgs[pre.key]) / f"pretrained-epoch-{r.from_pretrain[1]}.pt"
-        if not ckpt.exists():
+        if not pretrained_checkpoint(runs_root, preset_name, r, cfgs[r.key]).exists():
             print(f"{pre.key}: stored, but its checkpoints are not in {runs_root}: pre-training again", file=sys.stderr)
             redo.append(pre)
     return redo + todo
 
 
-def _run_parallel(args, wave: list[Run], bar, at_once: int) -> None:
-    pending, active, failed = list(wave), [], []
+def _ready(pending: list[Run], busy: set) -> Run | None:
+    """The first pending run whose pre-training run is neither pending nor running (``busy``: their keys)."""
+    return next((r for r in pending if r.depends_on not in busy), None)
+
+
+def _run_parallel(args, todo: list[Run], bar, at_once: int) -> None:
+    """Up to ``at_once`` worker processes (one per run); a run starts as soon as the run it fine-tunes from has
+    finished, so fine-tunings fill the slots while later pre-trainings still run. A run whose pre-training failed
+    is not started (named with the failures); the others go on."""
+    extra = parse_overrides(args.set)
+    redo = {r.key for r in todo if stored(args.results, args.preset, r, run_config(r, args.preset, extra, args.device))}
+    pending, active, failed, lost = list(todo), [], [], set()
     while pending or active:
-        while pending and len(active) < at_once:
-            r = pending.pop(0)
+        for r in [r for r in pending if r.depends_on in lost]:
+            pending.remove(r)
+            lost.add(r.key)
+            bar.update(1)
+            failed.append(f"{r.key} (not run: {r.depends_on} failed)")
+        busy = {r.key for r in pending} | {item[0].key for item in active}
+        while len(active) < at_once and (r := _ready(pending, busy)) is not None:
+            pending.remove(r)
             log = Path(args.runs) / args.preset / r.key / "log.txt"
             log.parent.mkdir(parents=True, exist_ok=True)
             fh = open(log, "a")
             env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
-            active.append((r, subprocess.Popen(_worker_command(args, r, at_once), stdout=fh, stderr=subprocess.STDOUT, env=env), fh, log))
+            cmd = _worker_command(args, r, at_once) + (["--redo"] if r.key in redo else [])
+            active.append((r, subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env), fh, log))
         time.sleep(0.5)
         for item in list(active):
             r, proc, fh, log = item
@@ -637,6 +755,7 @@ def _run_parallel(args, wave: list[Run], bar, at_once: int) -> None:
                 active.remove(item)
                 bar.update(1)
                 if proc.returncode != 0:
+                    lost.add(r.key)
                     failed.append(f"{r.key} (exit {proc.returncode}, log {log})")
                 else:
                     path = result_path(args.results, args.preset, r, args.device)

@@ -35,8 +35,14 @@ def test_registry_signature_and_declared_runs():
     finally:
         ex.EXPERIMENTS.pop("mine_test")
     runs = ex.ablation("paper", None, [1, 2, 3])
-    assert len(runs) == 4 * 5 * 3 and len({r.key for r in runs}) == len(runs)
-    assert {r.tag for r in runs} == {"full", "no-aap", "no-mip", "no-map", "no-sp"}
+    assert len(runs) == 4 * (5 + 1) * 3 and len({r.key for r in runs}) == len(runs)  # 5 variants and FDSA
+    assert {r.tag for r in runs} == {"full", "no-aap", "no-mip", "no-map", "no-sp", ""}
+    assert {r.model for r in runs if not r.tag} == {"FDSA"}
+    # crossed: 2 pre-trainings per variant, each fine-tuned with the 3 seeds (the diagonal in the same run)
+    crossed = [r for r in ex.ablation("official", ["Beauty"], [1, 2, 3], pretrain_seeds=2) if r.model == "S3-Rec"]
+    assert len(crossed) == 5 * 2 * 3 and [r.from_pretrain for r in crossed[:10]] == [None] * 10
+    assert {r.depends_on for r in crossed if r.tag == "no-map-pre2"} == {"ablation/Beauty/S3-Rec-no-map/seed2"}
+    assert sorted(r.seed for r in crossed if r.tag == "no-map-pre2") == [1, 3]
     no_sp = [r for r in runs if r.tag == "no-sp"][0]
     assert ex.run_config(no_sp, "paper").loss_weights == {"aap": 0.2, "mip": 1.0, "map": 1.0, "sp": 0.0}
     fig5 = ex.pretrain_epochs("paper", ["Beauty"], [1])

@@ -1,0 +1,179 @@
+"""The campaign queue of results/campaign.tsv: what is left, and one command that runs it.
+
+    python scripts/campaign.py status                 # each stage: runs stored / declared, CPU hours spent and left
+    python scripts/campaign.py run [STAGE ...]        # run what is left (all stages in queue order by default)
+    python scripts/campaign.py commit                 # git-commit the result JSONs that have landed (from the checkout)
+
+Run it from a git worktree of a committed state, in the background, with the checkout's results folder and a
+runs folder outside both, so that edits cannot change the code a running job imports and finished results land
+where they are committed:
+
+    git worktree add ../wt HEAD && cd ../wt
+    S3REC_DATA_DIR=... nohup python scripts/campaign.py run --results ../main/results --runs ../runs > ../campaign.log 2>&1 &
+
+Stopping it (kill the process group) loses at most the epoch in progress of each of its two runs: the same command
+resumes every run from its last finished epoch. Costs: measured on stored runs of the same experiment, dataset and
+kind of run where there are any, else from the per-dataset epoch times of benchmarks/RESULTS.md (2026-12-07).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from s3rec_lite import experiments as ex  # noqa: E402
+from s3rec_lite.config import parse_overrides  # noqa: E402
+
+QUEUE = ROOT / "results" / "campaign.tsv"
+
+#: Seconds at one thread, two runs at once, packed fp32 (benchmarks/RESULTS.md, 2026-12-07, AMD EPYC, AVX2, no
+#: avx512_bf16): a pre-training epoch at batch 100, and a whole fine-tuning run to early stopping (about 50 epochs
+#: of training + validation). Only used where no run of the kind is stored yet.
+EPOCH_S = {"LastFM": 43, "Beauty": 196, "Toys_and_Games": 168, "Sports_and_Outdoors": 315, "Yelp": 281}
+FINETUNE_EPOCH_S = {"LastFM": 1.0, "Beauty": 8.7, "Toys_and_Games": 7.6, "Sports_and_Outdoors": 11.7, "Yelp": 12.1}
+FINETUNE_EPOCHS = 50
+
+
+def read_queue(path=QUEUE) -> list[dict]:
+    """The stages of the queue, in order: ``{"stage", "what", "args"}``; one clear error per bad line."""
+    stages = []
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise SystemExit(f"error: {path}:{n}: expected 3 tab-separated columns (stage, what, arguments), got {len(parts)}")
+        stages.append({"stage": parts[0], "what": parts[1], "args": shlex.split(parts[2])})
+    names = [s["stage"] for s in stages]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"error: {path}: a stage name appears twice")
+    return stages
+
+
+def _parse(args: list[str]):
+    return ex.build_parser().parse_args(args)
+
+
+def declared(stage: dict) -> tuple[list, dict, argparse.Namespace]:
+    """The runs a stage declares and their configs, as the runner would see them."""
+    a = _parse(stage["args"])
+    runs = ex.declared_runs(ex.get_experiment(a.name), a.preset, a.datasets, list(range(1, (a.seeds or 3) + 1)),
+                            a.pretrain_seeds)
+    if a.models:
+        runs = [r for r in runs if r.model in set(a.models)]
+    extra = parse_overrides(a.set)
+    return runs, {r.key: ex.run_config(r, a.preset, extra, "cpu") for r in runs}, a
+
+
+def _kind(run) -> str:
+    if run.stage == "pretrain":
+        return "pretrain"
+    if run.from_pretrain is not None:
+        return "finetune"
+    return "train+pretrain" if run.model == "S3-Rec" else "train"
+
+
+def estimate_seconds(run, cfg, spent: dict) -> float:
+    """Seconds one run costs here: the median wall time of stored runs of its kind, else the table above."""
+    like = spent.get((run.experiment, run.dataset, _kind(run), cfg.pretrain_epochs, cfg.train_fraction))
+    if like:
+        return statistics.median(like)
+    pre = EPOCH_S.get(run.dataset, 200) * cfg.pretrain_epochs * cfg.train_fraction * (100 / cfg.pretrain_batch_size)
+    ft = FINETUNE_EPOCH_S.get(run.dataset, 10) * FINETUNE_EPOCHS * cfg.train_fraction
+    return {"pretrain": pre, "finetune": ft, "train+pretrain": pre + ft, "train": ft}[_kind(run)]
+
+
+def status(results_root) -> list[dict]:
+    rows, spent = [], {}
+    for stage in read_queue():
+        runs, cfgs, a = declared(stage)
+        for r in runs:
+            got = ex.stored(results_root, a.preset, r, cfgs[r.key])
+            if got is not None and not got.get("reused_from"):
+                c = cfgs[r.key]
+                spent.setdefault((r.experiment, r.dataset, _kind(r), c.pretrain_epochs, c.train_fraction), []).append(got["wall_seconds"])
+    seen: set = set()  # a run two stages declare counts in the first
+    for stage in read_queue():
+        runs, cfgs, a = declared(stage)
+        runs = [r for r in runs if (a.preset, r.key) not in seen]
+        seen |= {(a.preset, r.key) for r in runs}
+        done = [r for r in runs if ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None]
+        left = [r for r in runs if r not in done]
+        hours = sum(json.loads(ex.result_path(results_root, a.preset, r).read_text()).get("wall_seconds", 0)
+                    for r in done) / 3600
+        rows.append({"stage": stage["stage"], "what": stage["what"], "stored": len(done), "declared": len(runs),
+                     "spent_h": hours, "left_h": sum(estimate_seconds(r, cfgs[r.key], spent) for r in left) / 3600})
+    return rows
+
+
+def print_status(results_root) -> None:
+    rows = status(results_root)
+    print("| stage | what | runs stored (not counting earlier stages') | CPU hours spent | CPU hours left (estimate) |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['stage']} | {r['what']} | {r['stored']} of {r['declared']} | {r['spent_h']:.1f} | {r['left_h']:.1f} |")
+    left = sum(r["left_h"] for r in rows)
+    print(f"\nLeft: {left:.1f} CPU hours at one thread per run, about {left / 2:.1f} h of wall time with two runs at once.")
+
+
+def run(stages: list[str], results_root, runs_root, parallel: int) -> int:
+    queue = read_queue()
+    names = [s["stage"] for s in queue]
+    for name in stages:
+        if name not in names:
+            raise SystemExit(f"error: no stage {name!r} in {QUEUE}; stages: {', '.join(names)}")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    for stage in [s for s in queue if not stages or s["stage"] in stages]:
+        cmd = [sys.executable, "-m", "s3rec_lite", "experiment", *stage["args"], "--results", str(results_root),
+               "--runs", str(runs_root), "--parallel", str(parallel), "--quiet"]
+        print(f"== stage {stage['stage']}: {stage['what']}\n   {shlex.join(cmd[1:])}", flush=True)
+        code = subprocess.call(cmd, cwd=ROOT, env=env)
+        if code != 0:
+            print(f"== stage {stage['stage']} ended with exit {code}; going on with the next", flush=True)
+    print("== queue done", flush=True)
+    return 0
+
+
+def commit(results_root) -> int:
+    """Commit the result JSONs not yet in git (the campaign's finished runs), one commit, listed in its message."""
+    top = Path(results_root).resolve().parent
+    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "results"], cwd=top,
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    new = [line[3:] for line in out if line.startswith("??") and line.endswith(".json")]
+    if not new:
+        print("no new result file")
+        return 0
+    subprocess.run(["git", "add", "--", *new], cwd=top, check=True)
+    groups = sorted({"/".join(Path(p).parts[2:5]) for p in new})
+    msg = f"results: {len(new)} campaign run(s) landed ({'; '.join(groups[:6])}{'; ...' if len(groups) > 6 else ''})"
+    subprocess.run(["git", "commit", "-q", "-m", msg, "--", *new], cwd=top, check=True)
+    print(msg)
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=("status", "run", "commit"))
+    p.add_argument("stages", nargs="*", help="run: these stages only, in queue order (default: all)")
+    p.add_argument("--results", default=str(ex.DEFAULT_RESULTS))
+    p.add_argument("--runs", default=str(ex.DEFAULT_RUNS))
+    p.add_argument("--parallel", type=int, default=2, help="runs at once (one thread each)")
+    a = p.parse_args(argv)
+    if a.command == "status":
+        print_status(a.results)
+        return 0
+    if a.command == "commit":
+        return commit(a.results)
+    return run(a.stages, a.results, a.runs, a.parallel)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
