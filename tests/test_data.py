@@ -31,6 +31,16 @@ def test_reads_a_good_file_and_allows_items_without_attributes(tmp_path):
     assert ds.item_attributes[4] == []
 
 
+def test_stats_table_counts_an_items_repeated_attribute_once(tmp_path):
+    from s3rec_lite.book import plots
+
+    ds = load(write(tmp_path, GOOD, attr_text='{"1": [1, 1], "2": [2], "3": [1, 2, 2], "4": []}'))
+    row = plots.dataset_stats_table([ds]).iloc[0]
+    assert row["attrs/item"] == 1.5  # six entries over four items, repeats included (stats())
+    assert row["distinct attrs/item"] == 1.0  # four distinct (item, attribute) pairs: the multi-hot positives
+    assert ds.attribute_matrix()[1:5].sum() == 4
+
+
 @pytest.mark.parametrize("text, line, problem", [
     ("1 1 2 3\n2 2 x 4\n", 2, "item id 'x' is not an integer"),
     ("1 1 2 3\nu 2 3 4\n", 2, "user id 'u' is not an integer"),

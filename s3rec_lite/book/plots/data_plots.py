@@ -28,12 +28,19 @@ def _fig(*args, **kwargs):
 # ------------------------------------------------------------------------------------------------
 def dataset_stats_table(datasets):
     """A pandas DataFrame of ``SequenceDataset.stats()`` rows (one per dataset, its name in the first column)
-    plus pre-training prefixes; the density as a percentage string."""
+    plus two columns: ``distinct attrs/item``, the mean number of *distinct* attributes per item (the positives
+    of an item's multi-hot attribute row; ``attrs/item`` counts the entries of the attribute file, where LastFM
+    repeats some tags of an artist), and the pre-training prefixes; the density as a percentage string."""
     import pandas as pd
 
     rows = []
     for ds in datasets:
-        row = dict(ds.stats())
+        row = {}
+        for key, value in ds.stats().items():
+            row[key] = value
+            if key == "attrs/item":
+                row["distinct attrs/item"] = round(float(np.mean(
+                    [len(set(ds.item_attributes.get(i, ()))) for i in range(1, ds.n_items + 1)])), 1)
         row["pre-training prefixes"] = int(sum(len(p) for p in ds.pretrain_parts(50)))
         rows.append(row)
     df = pd.DataFrame(rows)
