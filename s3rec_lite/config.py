@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError
@@ -195,6 +196,8 @@ def _check_type(name: str, value, kind) -> None:
     if not ok:
         want = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(kind, "a number")
         raise ConfigError(f"{name} must be {want}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):  # NaN compares false with every bound: refuse it here
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
 
 
 def _check_field(name: str, value) -> None:
@@ -209,6 +212,8 @@ def _check_field(name: str, value) -> None:
             raise ConfigError(f"{name} must be in [0, 1), got {value}")
         if name in _POSITIVE_FLOAT and not value > 0:
             raise ConfigError(f"{name} must be positive, got {value}")
+        if name in ("pretrain_lr", "finetune_lr") and value > 1e6:  # Adam's step overflows float32 near 1e38
+            raise ConfigError(f"{name} must be at most 1e6 (the paper uses 0.001), got {value:g}")
         if name == "mask_ratio" and not 0.0 <= value < 1.0:
             raise ConfigError(f"mask_ratio must be in [0, 1), got {value}")
         if name == "train_fraction" and not 0.0 < value <= 1.0:

@@ -193,33 +193,52 @@ def _parse_int(token: str, path, line_no: int, what: str) -> int:
         raise DataFormatError(path, line_no, f"{what} {token!r} is not an integer") from None
 
 
+#: The largest item or attribute id accepted: ids index an embedding table (64 floats each), so an id of 10^12
+#: would ask for 256 TB. The authors' datasets stay below 60,000.
+MAX_ID = 10_000_000
+
+
+def _text_lines(path: Path):
+    """``(line number, line)`` of a UTF-8 text file; a DataFormatError naming the line for other bytes."""
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            try:
+                yield line_no, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(path, line_no, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                                                     f"{exc.start + 1})") from None
+
+
 def read_sequences(path: Path, min_length: int = 3) -> tuple[np.ndarray, list[np.ndarray]]:
     """Read ``NAME.txt``: returns (user ids [U], list of item-id arrays in time order)."""
     users, seqs, seen, blank = [], [], {}, None
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            tokens = line.split()
-            if not tokens:
-                blank = blank or line_no  # allowed only at the end of the file
-                continue
-            if blank:
-                raise DataFormatError(path, blank, "empty line (expected 'user_id item_1 item_2 ...')")
-            user = _parse_int(tokens[0], path, line_no, "user id")
-            items = [_parse_int(t, path, line_no, "item id") for t in tokens[1:]]
-            if user < 1:
-                raise DataFormatError(path, line_no, f"user id {user} out of range (ids start at 1)")
-            if user in seen:
-                raise DataFormatError(path, line_no, f"user {user} appears again (first on line {seen[user]})")
-            seen[user] = line_no
-            if len(items) < min_length:
-                raise DataFormatError(
-                    path, line_no, f"user {user} has {len(items)} item(s); leave-one-out needs at least {min_length}"
-                )
-            bad = [i for i in items if i < 1]
-            if bad:
-                raise DataFormatError(path, line_no, f"item id {bad[0]} out of range (ids start at 1; 0 is padding)")
-            users.append(user)
-            seqs.append(np.asarray(items, dtype=np.int64))
+    for line_no, line in _text_lines(path):
+        tokens = line.split()
+        if not tokens:
+            blank = blank or line_no  # allowed only at the end of the file
+            continue
+        if blank:
+            raise DataFormatError(path, blank, "empty line (expected 'user_id item_1 item_2 ...')")
+        user = _parse_int(tokens[0], path, line_no, "user id")
+        items = [_parse_int(t, path, line_no, "item id") for t in tokens[1:]]
+        if user < 1:
+            raise DataFormatError(path, line_no, f"user id {user} out of range (ids start at 1)")
+        if user in seen:
+            raise DataFormatError(path, line_no, f"user {user} appears again (first on line {seen[user]})")
+        seen[user] = line_no
+        if len(items) < min_length:
+            raise DataFormatError(
+                path, line_no, f"user {user} has {len(items)} item(s); leave-one-out needs at least {min_length}"
+            )
+        bad = [i for i in items if i < 1]
+        if bad:
+            raise DataFormatError(path, line_no, f"item id {bad[0]} out of range (ids start at 1; 0 is padding)")
+        huge = [i for i in items if i > MAX_ID]
+        if huge:
+            raise DataFormatError(path, line_no, f"item id {huge[0]} is above {MAX_ID:,}: ids index an embedding "
+                                                 "table, so they must run 1..N over the N items")
+        users.append(user)
+        seqs.append(np.asarray(items, dtype=np.int64))
     if not seqs:
         raise DataFormatError(path, None, "no users in file")
     return np.asarray(users, dtype=np.int64), seqs
@@ -250,7 +269,7 @@ def read_finetune_log(path: Path) -> dict:
 
 def read_item_attributes(path: Path, n_items: int) -> dict[int, list[int]]:
     """Read ``NAME_item2attributes.json``: ``{item: [attr, ...]}``. Items with no attributes are allowed."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = "".join(line for _, line in _text_lines(Path(path)))
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -270,6 +289,8 @@ def read_item_attributes(path: Path, n_items: int) -> dict[int, list[int]]:
         bad = [a for a in attrs if a < 1]
         if bad:
             raise DataFormatError(path, 1, f"item {key}: attribute id {bad[0]} out of range (ids start at 1)")
+        if any(a > MAX_ID for a in attrs):
+            raise DataFormatError(path, 1, f"item {key}: attribute id {max(attrs)} is above {MAX_ID:,}")
         out[item] = attrs
     return out
 
@@ -277,23 +298,22 @@ def read_item_attributes(path: Path, n_items: int) -> dict[int, list[int]]:
 def read_eval_negatives(path: Path, users: np.ndarray, seqs: list[np.ndarray], n_items: int, k: int) -> np.ndarray:
     """Read ``NAME_sample.txt`` (one line per user, in the same order as ``NAME.txt``)."""
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            tokens = line.split()
-            if not tokens:
-                continue
-            if line_no > len(users):
-                raise DataFormatError(path, line_no, f"more lines than users ({len(users)})")
-            user = _parse_int(tokens[0], path, line_no, "user id")
-            if user != users[line_no - 1]:
-                raise DataFormatError(path, line_no, f"user {user} where user {users[line_no - 1]} was expected")
-            negs = [_parse_int(t, path, line_no, "item id") for t in tokens[1:]]
-            if len(negs) != k:
-                raise DataFormatError(path, line_no, f"{len(negs)} negatives, expected {k}")
-            bad = [i for i in negs if not 1 <= i <= n_items]
-            if bad:
-                raise DataFormatError(path, line_no, f"negative item {bad[0]} out of range 1..{n_items}")
-            rows.append(negs)
+    for line_no, line in _text_lines(path):
+        tokens = line.split()
+        if not tokens:
+            continue
+        if line_no > len(users):
+            raise DataFormatError(path, line_no, f"more lines than users ({len(users)})")
+        user = _parse_int(tokens[0], path, line_no, "user id")
+        if user != users[line_no - 1]:
+            raise DataFormatError(path, line_no, f"user {user} where user {users[line_no - 1]} was expected")
+        negs = [_parse_int(t, path, line_no, "item id") for t in tokens[1:]]
+        if len(negs) != k:
+            raise DataFormatError(path, line_no, f"{len(negs)} negatives, expected {k}")
+        bad = [i for i in negs if not 1 <= i <= n_items]
+        if bad:
+            raise DataFormatError(path, line_no, f"negative item {bad[0]} out of range 1..{n_items}")
+        rows.append(negs)
     if len(rows) != len(users):
         raise DataFormatError(path, len(rows), f"{len(rows)} lines for {len(users)} users")
     return np.asarray(rows, dtype=np.int64)
@@ -484,6 +504,11 @@ def load_dataset(
     if name in REGISTRY:
         seq_path = locate(name, "seq", data_dir, allow_download, progress)
         attr_path = locate(name, "attr", data_dir, allow_download, progress)
+        for path, kind in ((seq_path, "seq"), (attr_path, "attr")):
+            if path is None:
+                raise DataNotFoundError(
+                    f"{REGISTRY[name][kind].filename} not found in {', '.join(str(d) for d in search_dirs(data_dir))} "
+                    "and downloads are off (--no-download): set S3REC_DATA_DIR or --data-dir to a folder holding it")
         sample_path = released_negatives(name, data_dir, negatives, allow_download, progress, negatives_seed)
         for path, kind in ((seq_path, "seq"), (attr_path, "attr"), (sample_path, "sample")):
             if path is not None:

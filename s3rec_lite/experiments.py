@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import parse_overrides
-from .errors import ConfigError, S3RecError
+from .errors import ConfigError, S3RecError, guarded
 from .train import resolve_device
 from .zoo import MODELS, get_model_spec
 
@@ -416,12 +416,24 @@ def result_path(results_root, preset_name: str, run: Run, device: str = "cpu") -
     return Path(results_root) / preset_name / (f"{run.key}.json" if kind == "cpu" else f"{run.key}.{kind}.json")
 
 
+def read_result(path) -> dict:
+    """A stored run's JSON; an S3RecError naming the file if it is not one (truncated, edited, not JSON)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise S3RecError(f"{path}: not a stored run's JSON ({exc}); restore it from git "
+                         "(git checkout -- FILE) or delete it to run it again") from None
+    if not isinstance(data, dict):
+        raise S3RecError(f"{path}: not a stored run's JSON (a {type(data).__name__}, not an object)")
+    return data
+
+
 def stored(results_root, preset_name: str, run: Run, cfg) -> dict | None:
     """The stored result of ``run`` on ``cfg.device``'s kind, if it exists and has the same configuration."""
     path = result_path(results_root, preset_name, run, cfg.device)
     if not path.exists():
         return None
-    data = json.loads(path.read_text())
+    data = read_result(path)
     return data if data.get("config_hash") == config_hash(cfg) else None
 
 
@@ -518,7 +530,7 @@ def load_results(experiment: str, preset_name: str = "tiny", results_root=DEFAUL
         raise ConfigError(f"load_results: device must be 'cpu', 'cuda' or 'all', not {device!r}")
     folder = Path(results_root) / preset_name / experiment
     paths = [p for p in sorted(folder.rglob("*.json")) if not p.name.startswith(".")]
-    return [{**json.loads(p.read_text()), "device_kind": stored_device(p)} for p in paths
+    return [{**read_result(p), "device_kind": stored_device(p)} for p in paths
             if device == "all" or stored_device(p) == device]
 
 
@@ -599,76 +611,79 @@ def _worker_command(args, run: Run, at_once: int) -> list[str]:
 
 
 def main(argv=None) -> int:
-    from tqdm.auto import tqdm
-
+    """``python -m s3rec_lite experiment ...``: one line and exit 2 for bad input, 1 for a failed run."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    try:
-        exp = get_experiment(args.name)
-        _check_datasets(args.datasets)
-        if args.parallel is None:
-            args.parallel = default_parallel(args.device)
-        if args.parallel < 1:
-            raise ConfigError("--parallel must be at least 1")
-        if args.threads is not None:
-            if args.threads < 1:
-                raise ConfigError(f"--threads must be at least 1, got {args.threads}")
-            import torch
+    return guarded(lambda: _main(args, argv))
 
-            torch.set_num_threads(args.threads)
-        n_seeds = args.seeds or (1 if _tiny(args.preset) else 3)
-        for key in args.only or ():  # --only a key of a seed above the default: declare up to that seed
-            tail = key.rsplit("/seed", 1)[-1]
-            if tail.isdigit():
-                n_seeds = max(n_seeds, int(tail))
-        pretrain_seeds = args.pretrain_seeds
-        for key in args.only or ():  # --only a crossed run (S3-Rec-<tag>-pre<P>/seed<S>): declare P pre-trainings
-            name = key.rsplit("/seed", 1)[0]
-            tail = name.rsplit("-pre", 1)[-1] if "-pre" in name else ""
-            if tail.isdigit():
-                pretrain_seeds = max(pretrain_seeds or 0, int(tail))
-        runs = declared_runs(exp, args.preset, args.datasets, list(range(1, n_seeds + 1)), pretrain_seeds)
-        if args.only:
-            missing = [k for k in args.only if k not in {r.key for r in runs}]
-            if missing:
-                raise ConfigError(f"no run {missing[0]!r} in experiment {args.name}")
-            needed = set(args.only) | {r.depends_on for r in runs if r.key in args.only}  # and what they start from
-            runs = [r for r in runs if r.key in needed]
-        if args.models:
-            names = {get_model_spec(m).name for m in args.models}  # unknown names: one clear error
-            runs = [r for r in runs if r.model in names]
-        extra = parse_overrides(args.set)
-        cfgs = {r.key: run_config(r, args.preset, extra, args.device) for r in runs}  # validates --set early
-        todo = [r for r in runs if stored(args.results, args.preset, r, cfgs[r.key]) is None
-                or (args.redo and r.key in (args.only or ()))]
-        if args.list:
-            for r in runs:
-                print(("todo   " if r in todo else "stored ") + r.key)
-            print(f"{args.name} ({args.preset}): {len(runs) - len(todo)} of {len(runs)} runs stored, {len(todo)} to run")
-            return 0
-        todo = _reuse_identical(todo, cfgs, args.results, args.preset)
-        todo = _redo_missing_pretraining(todo, runs, cfgs, args.runs, args.preset)
-        command = ["python -m s3rec_lite experiment", *argv]
-        print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",
-              file=sys.stderr)
-        bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=args.name, disable=args.quiet)
-        if min(args.parallel, len(todo)) > 1:
-            _run_parallel(args, todo, bar, args.parallel)
-        else:  # one at a time: in this process, on all its threads
-            for wave in _order(todo):
-                for r in wave:
-                    bar.set_postfix_str(r.key)
-                    res = execute(r, args.preset, args.results, args.runs, extra, args.device,
-                                  progress=not args.quiet and len(todo) == 1, command=command)
-                    bar.update(1)
-                    print(summary_line(res), flush=True)
-        bar.close()
-    except S3RecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume", file=sys.stderr)
-        return 130
+
+def _main(args, argv) -> int:
+    from tqdm.auto import tqdm
+
+    exp = get_experiment(args.name)
+    _check_datasets(args.datasets)
+    if args.parallel is None:
+        args.parallel = default_parallel(args.device)
+    if args.parallel < 1:
+        raise ConfigError("--parallel must be at least 1")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.seeds is not None and args.seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+    for flag, folder in (("--results", args.results), ("--runs", args.runs)):
+        if Path(folder).exists() and not Path(folder).is_dir():
+            raise ConfigError(f"{flag} {folder}: is a file, not a folder")
+    n_seeds = args.seeds or (1 if _tiny(args.preset) else 3)
+    for key in args.only or ():  # --only a key of a seed above the default: declare up to that seed
+        tail = key.rsplit("/seed", 1)[-1]
+        if tail.isdigit():
+            n_seeds = max(n_seeds, int(tail))
+    pretrain_seeds = args.pretrain_seeds
+    for key in args.only or ():  # --only a crossed run (S3-Rec-<tag>-pre<P>/seed<S>): declare P pre-trainings
+        name = key.rsplit("/seed", 1)[0]
+        tail = name.rsplit("-pre", 1)[-1] if "-pre" in name else ""
+        if tail.isdigit():
+            pretrain_seeds = max(pretrain_seeds or 0, int(tail))
+    runs = declared_runs(exp, args.preset, args.datasets, list(range(1, n_seeds + 1)), pretrain_seeds)
+    if args.only:
+        missing = [k for k in args.only if k not in {r.key for r in runs}]
+        if missing:
+            raise ConfigError(f"no run {missing[0]!r} in experiment {args.name}")
+        needed = set(args.only) | {r.depends_on for r in runs if r.key in args.only}  # and what they start from
+        runs = [r for r in runs if r.key in needed]
+    if args.models:
+        names = {get_model_spec(m).name for m in args.models}  # unknown names: one clear error
+        runs = [r for r in runs if r.model in names]
+    extra = parse_overrides(args.set)
+    cfgs = {r.key: run_config(r, args.preset, extra, args.device) for r in runs}  # validates --set early
+    todo = [r for r in runs if stored(args.results, args.preset, r, cfgs[r.key]) is None
+            or (args.redo and r.key in (args.only or ()))]
+    if args.list:
+        for r in runs:
+            print(("todo   " if r in todo else "stored ") + r.key)
+        print(f"{args.name} ({args.preset}): {len(runs) - len(todo)} of {len(runs)} runs stored, {len(todo)} to run")
+        return 0
+    todo = _reuse_identical(todo, cfgs, args.results, args.preset)
+    todo = _redo_missing_pretraining(todo, runs, cfgs, args.runs, args.preset)
+    command = ["python -m s3rec_lite experiment", *argv]
+    print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",
+          file=sys.stderr)
+    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=args.name, disable=args.quiet)
+    if min(args.parallel, len(todo)) > 1:
+        _run_parallel(args, todo, bar, args.parallel)
+    else:  # one at a time: in this process, on all its threads
+        for wave in _order(todo):
+            for r in wave:
+                bar.set_postfix_str(r.key)
+                res = execute(r, args.preset, args.results, args.runs, extra, args.device,
+                              progress=not args.quiet and len(todo) == 1, command=command)
+                bar.update(1)
+                print(summary_line(res), flush=True)
+    bar.close()
     return 0
 
 
@@ -683,7 +698,9 @@ def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str
         return todo
     index = {}
     for path in sorted((Path(results_root) / preset_name).rglob("*.json")):
-        data = json.loads(path.read_text())
+        if path.name.startswith("."):  # a file being written (files.atomic_file)
+            continue
+        data = read_result(path)
         if data.get("stage") == "train" and not data.get("from_pretrain") and not data.get("reused_from"):
             kind = stored_device(path)
             index.setdefault((data["dataset"], data["model"], data["seed"], data.get("config_hash"), kind), (path, data))

@@ -120,6 +120,35 @@ class ByteDropout(Dropout):
 # ------------------------------------------------------------------------------------------------
 # Applying the flags
 # ------------------------------------------------------------------------------------------------
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX): where ``bf16_pretraining`` pays off.
+    Elsewhere bf16 products are emulated and 3-7x slower than fp32 (benchmarks/RESULTS.md, 2026-12-07)."""
+    try:
+        flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def fastest_flags(device: str) -> tuple[dict, str]:
+    """The fastest checked path for a new run on ``device`` (the command line's default; ``--reference`` turns it
+    off), and one line saying what it chose. On a CPU: the packed encoder for pre-training and fine-tuning (the
+    same function, fp32), plus bf16 products where the CPU computes bf16 natively. On a GPU: the eager defaults
+    (``compile_step`` stays opt-in: it draws other random numbers and compiles for minutes)."""
+    if device_is_cuda(device):
+        return {}, "speed: the default GPU path (--set compile_step=true compiles the pre-training step)"
+    flags = {"packed_pretraining": True, "packed_finetuning": True}
+    if native_bf16():
+        flags.update(bf16_pretraining=True, bf16_finetuning=True)
+        return flags, "speed: packed encoder, bf16 products (this CPU has native bf16); --reference for the plain path"
+    return flags, ("speed: packed encoder in fp32 (this CPU has no native bf16, where bf16 would be slower); "
+                   "--reference for the plain path")
+
+
+def device_is_cuda(device: str) -> bool:
+    return str(device).startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+
+
 def apply_speed_flags(model: nn.Module, cfg: Config) -> nn.Module:
     """Set ``model``'s speed tricks from ``cfg`` (in place; returns the model). Touches only the package's own
     :class:`~s3rec_lite.model.Dropout` and :class:`~s3rec_lite.model.MultiHeadSelfAttention` modules."""

@@ -17,7 +17,14 @@ def atomic_file(path, mode: str = "wb"):
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh, Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -9,17 +9,28 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .errors import TrainingFault
+
 SAMPLED_METRICS = ("HR@1", "HR@5", "NDCG@5", "HR@10", "NDCG@10", "MRR")
 FULL_METRICS = ("HR@5", "NDCG@5", "HR@10", "NDCG@10", "HR@20", "NDCG@20")
 
 
+def _check_scores(scores: torch.Tensor) -> None:
+    """A NaN score compares false with everything, so the true item would rank first: refuse it. (-inf is the
+    mask of excluded items and fine; +inf or NaN only come from a diverged model.)"""
+    if torch.isnan(scores).any() or torch.isposinf(scores).any():
+        raise TrainingFault("the model's scores are NaN or infinite (its weights diverged): no metric can be computed")
+
+
 def rank_of_first(scores: torch.Tensor) -> torch.Tensor:
     """Pessimistic 0-based rank of column 0 among all columns.  scores [B, 1 + C] -> ranks [B]"""
+    _check_scores(scores)
     return (scores[:, 1:] >= scores[:, :1]).sum(dim=1)
 
 
 def rank_of_target(scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Pessimistic 0-based rank of ``target`` among all columns.  scores [B, V], target [B] -> [B]"""
+    _check_scores(scores)
     s = scores.gather(1, target[:, None])  # [B, 1]
     return (scores >= s).sum(dim=1) - 1  # minus the target itself
 

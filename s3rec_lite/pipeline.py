@@ -16,7 +16,9 @@ from .config import Config
 from .data import SequenceDataset, load_dataset
 from .provenance import provenance
 from .train import evaluate, finetune, resolve_device, seed_everything
-from .zoo import build_model, get_model_spec, load_model, pretrain_model
+from .checkpoint import read_checkpoint
+from .errors import ConfigError
+from .zoo import MODELS, build_model, get_model_spec, load_model, pretrain_model
 
 _LAST: dict = {}
 
@@ -39,6 +41,20 @@ def dataset_checksums(ds: SequenceDataset) -> dict:
     return {kind: {"file": Path(info["path"]).name, "sha256": info["sha256"]} for kind, info in ds.files.items()}
 
 
+def check_run(model: str, stage: str, checkpoint=None) -> None:
+    """Refuse a run whose recorded model would not be the model trained: a checkpoint of another model, or
+    pre-training a model that has none. One ConfigError line each."""
+    spec = get_model_spec(model)
+    if stage == "pretrain" and not spec.pretrain:
+        raise ConfigError(f"{spec.name} has no pre-training stage (models with one: "
+                          f"{', '.join(n for n, m in MODELS.items() if m.pretrain)})")
+    if checkpoint is not None:
+        theirs = read_checkpoint(checkpoint)[1].get("model_name") or "S3-Rec"  # the authors' files: S3-Rec
+        if theirs != spec.name and not (theirs == "S3-Rec" and spec.name == "S3-Rec-released"):
+            raise ConfigError(f"{checkpoint}: a checkpoint of {theirs}, not of {spec.name}: "
+                              f"pass --model {theirs} (or leave --model out)")
+
+
 def run_model(model: str, cfg: Config, ds: SequenceDataset | str, out=None, *, stage: str = "train",
               checkpoint=None, pretrain_epochs: int | None = None, finetune_epochs: int | None = None,
               save_every: int = 0, on_epoch=None, full_ranking_test: bool = True) -> dict:
@@ -57,6 +73,7 @@ def run_model(model: str, cfg: Config, ds: SequenceDataset | str, out=None, *, s
     result: dict = {"model": spec.name, "stage": stage}
     if spec.label != spec.name:
         result["label"] = spec.label
+    check_run(spec.name, stage, checkpoint)
     if checkpoint is not None:
         net, info = load_model(checkpoint, cfg, ds)
         result["checkpoint"] = {"path": str(checkpoint), **{k: v for k, v in info.items() if k not in ("meta", "arch")}}
@@ -66,11 +83,12 @@ def run_model(model: str, cfg: Config, ds: SequenceDataset | str, out=None, *, s
         if getattr(net, "released_checkpoint", None):
             result["released_checkpoint"] = net.released_checkpoint
     net = net.to(dev)
+    clock: dict = {}  # seconds that a resumed run spent in earlier processes
     if stage in ("train", "pretrain") and checkpoint is None and spec.pretrain:
         result["pretrain_history"] = pretrain_model(spec.name, net, ds, cfg, sub("pretrain") if stage == "train" else out,
-                                                    pretrain_epochs, save_every=save_every, on_epoch=on_epoch)
+                                                    pretrain_epochs, save_every=save_every, on_epoch=on_epoch, clock=clock)
     if stage in ("train", "finetune") and spec.trainable:
-        result.update(finetune(net, ds, cfg, sub("finetune"), finetune_epochs, on_epoch=on_epoch))
+        result.update(finetune(net, ds, cfg, sub("finetune"), finetune_epochs, on_epoch=on_epoch, clock=clock))
     elif stage in ("train", "finetune"):  # a counting model (PopRec): nothing to train
         result.update(history=[], best_epoch=None, epochs_run=0)
         stage = "evaluate"
@@ -81,6 +99,10 @@ def run_model(model: str, cfg: Config, ds: SequenceDataset | str, out=None, *, s
         if full_ranking_test:
             result["test_full_ranking"] = evaluate(net, split, "test", True, cfg.eval_batch_size)
     result.update(record(cfg, ds, dev, t0))
+    earlier = sum(clock.values())
+    if earlier:  # wall_seconds covers the whole run; this process's part is kept beside it
+        result["wall_seconds_this_process"] = result["wall_seconds"]
+        result["wall_seconds"] = round(result["wall_seconds"] + earlier, 2)
     return result
 
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
+from .errors import S3RecError
 from .files import atomic_file
 
 import torch
@@ -56,6 +58,21 @@ def provenance(device, command: list[str] | None = None) -> dict:
 
 def write_json_atomic(obj, path) -> None:
     """Write JSON atomically (:func:`s3rec_lite.files.atomic_file`): readers never see half a file."""
+    try:
+        text = json.dumps(obj, indent=1, sort_keys=False, allow_nan=False)  # strict JSON: no NaN, no Infinity
+    except ValueError:
+        raise S3RecError(f"{path}: not written: {_non_finite(obj) or 'a value'} is not a finite number") from None
     with atomic_file(path, "w") as (fh, _):
-        json.dump(obj, fh, indent=1, sort_keys=False)
-        fh.write("\n")
+        fh.write(text + "\n")
+
+
+def _non_finite(obj, where: str = "") -> str | None:
+    """The path (``test.NDCG@10``) of the first NaN or infinite number in ``obj``, if any."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return f"{where} ({obj})"
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    for k, v in items:
+        found = _non_finite(v, f"{where}.{k}" if where else str(k))
+        if found:
+            return found
+    return None

@@ -7,6 +7,7 @@ last finished epoch; on a CPU the final result is bit for bit the one of an unin
 from __future__ import annotations
 
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from .batches import PretrainCorpus, sample_excluding
 from .checkpoint import atomic_torch_save, save_model
 from .config import Config
 from .data import SequenceDataset, Split
-from .errors import ConfigError, S3RecError
+from .errors import ConfigError, S3RecError, TrainingFault
 from .metrics import FULL_METRICS, SAMPLED_METRICS, metrics_from_ranks, rank_of_first, rank_of_target
 from .fast import adam, apply_speed_flags, compiled, encode_views, next_item_loss, user_representation
 from .model import S3RecModel
@@ -69,7 +70,12 @@ def _load_state(path: Path, cfg: Config, stage: str, model: Recommender):
     """The resumable state in ``path`` if any; a clear error if it belongs to another run."""
     if not path.exists():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        state["model"], state["epoch"]  # noqa: B018 (a state without them is not ours)
+    except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError, ValueError, KeyError, ...
+        raise S3RecError(f"{path}: cannot be read ({type(exc).__name__}: {str(exc)[:80]}); the file is corrupt or "
+                         f"incomplete: delete it to start the {stage} over") from None
     theirs = state.get("model_name") or _model_name_of_state(state["model"], model)
     if theirs != _model_name(model):
         raise S3RecError(
@@ -81,7 +87,28 @@ def _load_state(path: Path, cfg: Config, stage: str, model: Recommender):
             f"{path}: this folder holds a {stage} run with a different configuration; "
             "use another --out, or delete the folder to start over"
         )
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if {k: tuple(v.shape) for k, v in state["model"].items()} != shapes:
+        raise S3RecError(f"{path}: this folder holds a {stage} run of the same model on other data (its item or "
+                         "attribute tables differ in size); use another --out, or delete the folder to start over")
+    if cfg.progress:
+        print(f"resuming the {stage} from {path} after epoch {state['epoch']}", file=sys.stderr)
     return state
+
+
+def _check_finite(values: dict, stage: str, epoch: int, cfg: Config, model=None) -> None:
+    """Stop a run whose loss (or, given ``model``, whose weights) became NaN or infinite, naming the epoch and
+    the loss; nothing of that epoch is saved."""
+    bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+    if not bad and model is not None and not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        bad = {"(the weights)": float("nan")}
+    if bad:
+        lr = cfg.pretrain_lr if stage == "pre-training" else cfg.finetune_lr
+        name, value = next(iter(bad.items()))
+        what = "the total loss" if name == "loss" else name if name.startswith("(") else f"the {name} loss"
+        raise TrainingFault(f"{stage} diverged in epoch {epoch}: {what.strip('()')} {'are' if name.startswith('(') else 'is'} "
+                            f"{value} (learning rate {lr:g}); "
+                         "nothing of this epoch is saved")
 
 
 def _model_name_of_state(state_dict: dict, model: Recommender) -> str:
@@ -149,12 +176,15 @@ def pretrain(
     epochs: int | None = None,
     save_every: int = 0,
     on_epoch=None,
+    clock: dict | None = None,
 ) -> list[dict]:
     """Pre-train ``model`` on every prefix of every (training) user's sequence. Returns the per-epoch
     history ``[{"epoch", "loss", "aap", "mip", "map", "sp", "seconds"}, ...]``.
 
     ``out``: folder for ``pretrain_state.pt`` (resume) and ``pretrained.pt`` (the final model);
-    ``save_every``: also keep ``pretrained-epoch-N.pt`` every N epochs (Fig. 5).
+    ``save_every``: also keep ``pretrained-epoch-N.pt`` every N epochs (Fig. 5). ``clock``: a dict that gets
+    ``pretrain_seconds_before_resume`` (the epochs a resumed run did in earlier processes).
+    A NaN or infinite loss stops the run with an S3RecError naming the epoch and the loss.
     """
     device = next(model.parameters()).device
     epochs = cfg.pretrain_epochs if epochs is None else epochs
@@ -176,23 +206,27 @@ def pretrain(
     else:
         seed_everything(cfg.seed)
 
+    if clock is not None:
+        clock["pretrain_seconds_before_resume"] = sum(row["seconds"] for row in history)
     B = cfg.pretrain_batch_size
     n_batches = math.ceil(len(corpus) / B)
-    bar = tqdm(range(start_epoch, epochs), desc=f"pre-train {ds.name}", disable=not cfg.progress,
-               initial=start_epoch, total=epochs)
-    for epoch in bar:
+    bar = tqdm(total=epochs * n_batches, initial=start_epoch * n_batches, desc=f"pre-train {ds.name}", unit="step",
+               disable=not cfg.progress)  # one bar over every step of every epoch
+    for epoch in range(start_epoch, epochs):
         model.train()
         t0 = time.perf_counter()
         sums = torch.zeros(len(weights) + 1, device=device)  # accumulated on the device: no sync per step
         order = torch.randperm(len(corpus), device=device)
-        for step in tqdm(range(n_batches), leave=False, disable=not cfg.progress, desc=f"epoch {epoch}"):
+        bar.set_postfix_str(f"epoch {epoch + 1}/{epochs}" + (f", loss {history[-1]['loss']:.4f}" if history else ""))
+        for step in range(n_batches):
             total, losses = pretrain_step(model, corpus, order[step * B:(step + 1) * B], cfg, attribute_matrix, opt,
                                           weights, loss_fn)
             sums += torch.stack([total] + [losses[k] for k in weights])
+            bar.update(1)
         means = (sums / n_batches).tolist()
         row = {"epoch": epoch, "loss": means[0], **dict(zip(weights, means[1:])), "seconds": time.perf_counter() - t0}
+        _check_finite({k: row[k] for k in ("loss", *weights)}, "pre-training", epoch, cfg)
         history.append(row)
-        bar.set_postfix(loss=f"{row['loss']:.4f}")
         if out:
             if save_every and (epoch + 1) % save_every == 0:
                 save_model(model, out / f"pretrained-epoch-{epoch + 1}.pt", ds.name, {"epoch": epoch + 1}, cfg)
@@ -201,6 +235,7 @@ def pretrain(
                                "fingerprint": cfg.training_fingerprint(), "model_name": _model_name(model)}, state_path)
         if on_epoch:
             on_epoch(row)
+    bar.close()
     if out:
         save_model(model, out / "pretrained.pt", ds.name, {"epochs": epochs, "history": history}, cfg)
     return history
@@ -253,6 +288,7 @@ def finetune(
     epochs: int | None = None,
     on_epoch=None,
     split: Split | None = None,
+    clock: dict | None = None,
 ) -> dict:
     """Fine-tune for next-item prediction: every position predicts the next item against one sampled
     negative (an item the user never interacted with). Validates each epoch, stops after ``patience``
@@ -287,6 +323,8 @@ def finetune(
         _set_rng_state(state["rng"], device)
     else:
         seed_everything(cfg.seed + 1)
+    if clock is not None:
+        clock["finetune_seconds_before_resume"] = sum(row["seconds"] for row in history)
     B = cfg.finetune_batch_size
     n = len(train_x)
     n_batches = math.ceil(n / B)
@@ -311,7 +349,11 @@ def finetune(
             opt.step()
             loss_sum += loss.detach()
         train_seconds = time.perf_counter() - t0
-        valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size, packed=cfg.packed_finetuning)
+        _check_finite({"next-item": loss_sum.item() / n_batches}, "fine-tuning", epoch, cfg, model)
+        try:
+            valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size, packed=cfg.packed_finetuning)
+        except TrainingFault as exc:
+            raise TrainingFault(f"fine-tuning diverged in epoch {epoch} (learning rate {cfg.finetune_lr:g}): {exc}") from None
         row = {"epoch": epoch, "loss": loss_sum.item() / n_batches, **{f"valid_{k}": v for k, v in valid.items()}}
         watched = valid["MRR"]
         if cfg.early_stopping == "full NDCG@20":  # the authors' full-ranking script
@@ -334,6 +376,11 @@ def finetune(
                                "fingerprint": cfg.training_fingerprint(), "model_name": _model_name(model)}, state_path)
         if on_epoch:
             on_epoch(row)
+    bar.close()
+    if done and cfg.progress:
+        print(f"early stopping: validation {'MRR' if cfg.early_stopping == 'MRR' else cfg.early_stopping} did not improve "
+              f"for {cfg.patience} epochs; {len(history)} of {epochs} epochs run, the best is epoch {best_epoch + 1}",
+              file=sys.stderr)
     if best_state is not None:
         model.load_state_dict(best_state)
     packed = cfg.packed_finetuning

@@ -68,15 +68,15 @@ def build_model(name: str, cfg: Config, ds: SequenceDataset) -> Recommender:
 
 
 def pretrain_model(name: str, model: Recommender, ds: SequenceDataset, cfg: Config, out=None, epochs=None,
-                   save_every: int = 0, on_epoch=None) -> list[dict]:
+                   save_every: int = 0, on_epoch=None, clock: dict | None = None) -> list[dict]:
     """Pre-train ``model`` as the zoo says for ``name``; returns the pre-training history ([] if none)."""
     spec = get_model_spec(name)
     if spec.pretrain == "objectives":
-        return pretrain(model, ds, cfg, out, epochs, save_every=save_every, on_epoch=on_epoch)
+        return pretrain(model, ds, cfg, out, epochs, save_every=save_every, on_epoch=on_epoch, clock=clock)
     if spec.pretrain == "borrow":  # an S3-Rec donor, same seed and settings; then copy its embedding tables
         device = next(model.parameters()).device
         donor = build_model("S3-Rec", cfg, ds).to(device)
-        history = pretrain(donor, ds, cfg, out, epochs, save_every=save_every, on_epoch=on_epoch)
+        history = pretrain(donor, ds, cfg, out, epochs, save_every=save_every, on_epoch=on_epoch, clock=clock)
         model.borrow_from(donor)
         return history
     return []

@@ -139,7 +139,7 @@ def test_an_out_folder_of_another_model_is_refused_naming_both(tmp_path):
     assert cli("finetune", "--model", "SASRec", *common).returncode == 0
     p = cli("finetune", "--model", "GRU4Rec", *common)
     assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.strip().count("\n") == 0, p.stderr
-    assert "S3RecModel (SASRec)" in p.stderr and "GRU4Rec (GRU4Rec)" in p.stderr
+    assert "(SASRec on synthetic), not of `finetune` (GRU4Rec on synthetic)" in p.stderr
 
 
 def test_full_ranking_finetuning_early_stops_on_full_ndcg20(tmp_path):
