@@ -253,15 +253,18 @@ def _variant_label(v: str) -> str:
 
 
 def ablation_seeds(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
-    """One row per stored ablation run: dataset, variant ("full", "no-aap", ...), seed, test ``metric``;
-    the paper's order of variants, then any other stored variant."""
-    df = pd.DataFrame([{"dataset": r["dataset"], "variant": r["tag"], "seed": r["seed"], metric: r["test"][metric]}
-                       for r in _load("ablation", preset, results_root) if r.get("test")])
+    """One row per stored ablation run: dataset, variant ("full", "no-aap", ..., "FDSA" for the reference
+    runs), pretrain (the seed of the pre-training it fine-tuned from), seed, test ``metric``; the paper's order
+    of variants, then any other stored variant."""
+    from ..verdicts import pretrain_seed, variant_of
+
+    df = pd.DataFrame([{"dataset": r["dataset"], "variant": variant_of(r), "pretrain": pretrain_seed(r), "seed": r["seed"],
+                        metric: r["test"][metric]} for r in _load("ablation", preset, results_root) if r.get("test")])
     if df.empty:
         raise S3RecError(f"no finished ablation run stored ({preset} preset)")
     order = {v: i for i, v in enumerate(ABLATION_ORDER)}
     df["order"] = df.variant.map(order).fillna(len(order))
-    return df.sort_values(["dataset", "order", "variant", "seed"]).drop(columns="order").reset_index(drop=True)
+    return df.sort_values(["dataset", "order", "variant", "pretrain", "seed"]).drop(columns="order").reset_index(drop=True)
 
 
 def ablation_frame(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
@@ -278,8 +281,11 @@ def plot_ablation(preset: str = "tiny", results_root=None, metric: str = "NDCG@1
     _style()
     runs = _load("ablation", preset, results_root)
     df = ablation_seeds(preset, results_root, metric)
+    ours_fdsa = df[df.variant == "FDSA"]
+    df = df[df.variant != "FDSA"].copy()
     df["objectives"] = df.variant.map(_variant_label)
-    datasets = list(dict.fromkeys(df.dataset))
+    order_ds = ("Beauty", "Toys_and_Games", "Sports_and_Outdoors", "Yelp", "LastFM")  # the paper's datasets first
+    datasets = sorted(dict.fromkeys(df.dataset), key=lambda d: order_ds.index(d) if d in order_ds else len(order_ds))
     fig, axes = _panels(len(datasets), 3.5)
     for ax, d in zip(axes, datasets):
         sub = df[df.dataset == d]
@@ -295,6 +301,10 @@ def plot_ablation(preset: str = "tiny", results_root=None, metric: str = "NDCG@1
         fdsa = reference.paper_value(d, "FDSA", metric)
         if fdsa is not None:
             ax.axhline(fdsa, color=_color("FDSA"), linestyle="--", linewidth=1.2, label="paper, FDSA (Table 2)")
+        mine = ours_fdsa[ours_fdsa.dataset == d][metric]
+        if len(mine):
+            ax.axhline(mine.mean(), color=_color("FDSA"), linestyle=":", linewidth=1.6,
+                       label=f"ours, FDSA (mean of {len(mine)} seed{'s' * (len(mine) > 1)})")
         ax.set_title(reference.short(d))
         ax.set_xlabel("objective removed")
         ax.set_ylabel(f"test {metric}")

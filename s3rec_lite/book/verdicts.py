@@ -1,0 +1,291 @@
+"""The paper's claims of Section 5.3 judged on stored runs: a mean, a standard error that holds both sources of
+noise (which pre-training, which fine-tuning seed), and a verdict: holds, does not hold, or cannot be told.
+
+The runs of one setting (an ablation variant, a model at a fraction of the data) are grouped by their
+pre-training: a "train" run pre-trains with its seed and fine-tunes once; a crossed run
+(``S3-Rec-<tag>-pre<P>/seed<S>``) fine-tunes with seed S from the pre-training of seed P; a model without
+pre-training (SASRec, FDSA) has one group per run. A setting's estimate is the mean of its groups' means, and
+its standard error is ``sqrt(v / G)`` over its G groups, where ``v`` is the variance of a group mean: pooled over
+the settings of the dataset (same design, same model family: ``pool``), or the setting's own. A group mean's
+variance holds the pre-training spread and the fine-tuning spread (divided by the fine-tunings per group), so
+the standard error holds both. Where no setting of a dataset has two pre-trainings, the pre-training spread
+cannot be measured there: the estimate says so (``pretrain_spread = False``) and the verdict is "cannot be
+told" unless the gap is more than twice the fine-tuning noise *and* twice the relative pre-training spread
+measured on the other datasets (``borrow``).
+
+Verdict rule (two standard errors): a claimed difference ``d`` (claimed positive) with standard error ``se``
+holds if ``d > 2 se``, does not hold if ``d < -2 se``, and cannot be told otherwise.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+Z = 2.0  # standard errors for a verdict
+
+HOLDS, FAILS, UNCLEAR = "holds", "does not hold", "cannot be told at this noise"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A setting's mean over its pre-training groups, its standard error, and what that error holds."""
+
+    mean: float
+    se: float
+    groups: int  # pre-trainings (or runs, for a model without pre-training)
+    runs: int
+    pretrain_spread: bool = True  # False: the standard error holds the fine-tuning spread only
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4f} ± {self.se:.4f}" + ("" if self.pretrain_spread else " (fine-tuning noise only)")
+
+
+def pretrain_seed(run: dict) -> int:
+    """The seed of the pre-training a stored run's model comes from (its own seed for a "train" run)."""
+    src = (run.get("from_pretrain") or {}).get("run")
+    return int(src.rsplit("/seed", 1)[1]) if src else int(run["seed"])
+
+
+def variant_of(run: dict) -> str:
+    """The setting a stored ablation or sweep run belongs to: its tag without ``-pre<P>``; a model's name
+    when it has no tag (FDSA, the ablation's reference)."""
+    tag = run.get("tag") or ""
+    return tag.split("-pre")[0] if tag else run["model"]
+
+
+def seed_frame(runs: list[dict], setting, metric: str = "NDCG@10") -> pd.DataFrame:
+    """One row per stored run with a test metric: dataset, setting (``setting(run)``), pretrain (its
+    pre-training seed, or the run's seed for a model without one), seed, value."""
+    rows = [{"dataset": r["dataset"], "setting": setting(r), "pretrain": pretrain_seed(r), "seed": r["seed"],
+             "value": r["test"][metric]} for r in runs if r.get("test")]
+    return pd.DataFrame(rows, columns=["dataset", "setting", "pretrain", "seed", "value"])
+
+
+def _group_means(df: pd.DataFrame) -> pd.DataFrame:
+    return df.groupby(["dataset", "setting", "pretrain"], sort=False).value.agg(["mean", "count"]).reset_index()
+
+
+def estimates(df: pd.DataFrame, pool: list[str] | None = None, borrow: float | None = None) -> dict:
+    """``{(dataset, setting): Estimate}``. ``pool``: the settings whose group-mean variance is pooled per dataset
+    (the ablation's variants: the same model, so the same spread); the others use their own. ``borrow``: a
+    relative pre-training standard deviation (of a group mean, as a share of the mean) to use where a pooled
+    setting has no replicated pre-training on its dataset."""
+    g = _group_means(df)
+    out = {}
+    for d, gd in g.groupby("dataset", sort=False):
+        pooled = gd[gd.setting.isin(pool or [])]
+        dof = sum(len(x) - 1 for _, x in pooled.groupby("setting"))
+        ss = sum(((x["mean"] - x["mean"].mean()) ** 2).sum() for _, x in pooled.groupby("setting"))
+        v_pool = ss / dof if dof > 0 else None
+        for s, x in gd.groupby("setting", sort=False):
+            G, runs = len(x), int(x["count"].sum())
+            mean = float(x["mean"].mean())
+            if pool and s in pool and v_pool is not None:
+                se, spread = math.sqrt(v_pool / G), True
+            elif G >= 2 and not (pool and s in pool):
+                se, spread = float(x["mean"].std(ddof=1)) / math.sqrt(G), True
+            else:  # one pre-training: only the fine-tuning spread within it can be measured
+                within = df[(df.dataset == d) & (df.setting == s)].value
+                se = float(within.std(ddof=1)) / math.sqrt(len(within)) if len(within) >= 2 else math.nan
+                spread = False
+                if borrow is not None:
+                    se = math.sqrt(se ** 2 + (borrow * mean) ** 2 / G) if se == se else borrow * mean / math.sqrt(G)
+                    spread = True
+            out[(d, s)] = Estimate(mean, se, G, runs, spread)
+    return out
+
+
+def relative_pretrain_spread(df: pd.DataFrame, pool: list[str]) -> float | None:
+    """The standard deviation of a pre-training group's mean as a share of the setting's mean, pooled over the
+    datasets and settings (of ``pool``) that have at least two pre-trainings: what ``estimates(borrow=...)``
+    lends to a dataset without."""
+    g = _group_means(df)
+    g = g[g.setting.isin(pool)]
+    ss, dof = 0.0, 0
+    for _, x in g.groupby(["dataset", "setting"]):
+        if len(x) >= 2:
+            rel = x["mean"] / x["mean"].mean()
+            ss += float(((rel - 1.0) ** 2).sum())
+            dof += len(x) - 1
+    return math.sqrt(ss / dof) if dof else None
+
+
+def verdict(diff: float, se: float, pretrain_spread: bool = True) -> str:
+    """Holds (``diff`` > 2 se), does not hold (< -2 se), or cannot be told. Without a measured pre-training
+    spread nothing is decided."""
+    if not pretrain_spread or se != se:
+        return UNCLEAR
+    return HOLDS if diff > Z * se else FAILS if diff < -Z * se else UNCLEAR
+
+
+def difference(a: Estimate, b: Estimate) -> tuple[float, float, bool]:
+    """``a - b``, its standard error (independent runs), and whether both errors hold the pre-training spread."""
+    return a.mean - b.mean, math.sqrt(a.se ** 2 + b.se ** 2), a.pretrain_spread and b.pretrain_spread
+
+
+# ------------------------------------------------------------------------------------------------
+# The claims
+# ------------------------------------------------------------------------------------------------
+OBJECTIVES = ("aap", "mip", "map", "sp")
+VARIANTS = ("full",) + tuple(f"no-{o}" for o in OBJECTIVES)
+
+
+def _row(dataset, claim, diff, se, spread, detail="") -> dict:
+    return {"dataset": dataset, "claim": claim, "difference": diff, "se": se, "verdict": verdict(diff, se, spread),
+            "detail": detail}
+
+
+def ablation_verdicts(runs: list[dict], metric: str = "NDCG@10") -> pd.DataFrame:
+    """Fig. 2's claims per dataset: removing each objective lowers the metric; AAP and MAP matter more than MIP
+    and SP; every variant beats FDSA (where FDSA runs are stored). One row per claim, with the difference the
+    claim says is positive, its standard error and the verdict."""
+    df = seed_frame(runs, variant_of, metric)
+    borrow = relative_pretrain_spread(df, list(VARIANTS))
+    est = estimates(df, pool=list(VARIANTS), borrow=borrow)
+    rows = []
+    for d in dict.fromkeys(df.dataset):
+        full = est.get((d, "full"))
+        if full is None:
+            continue
+        drops = {}
+        for o in OBJECTIVES:
+            v = est.get((d, f"no-{o}"))
+            if v is not None:
+                drops[o] = difference(full, v)
+                rows.append(_row(d, f"removing {o.upper()} lowers {metric}", *drops[o], f"{full} vs {v}"))
+        if len(drops) == 4:  # the four removals together: all must hold
+            verdicts = [verdict(*drops[o]) for o in OBJECTIVES]
+            overall = HOLDS if all(v == HOLDS for v in verdicts) else FAILS if FAILS in verdicts else UNCLEAR
+            worst = min(OBJECTIVES, key=lambda o: drops[o][0] / drops[o][1] if drops[o][1] else 0)
+            rows.append({"dataset": d, "claim": "removing any objective lowers " + metric, "difference": drops[worst][0],
+                         "se": drops[worst][1], "verdict": overall, "detail": f"weakest: {worst.upper()}"})
+            # AAP and MAP matter more: their mean drop exceeds MIP's and SP's (the removals share the full model)
+            va = [est[(d, f"no-{o}")] for o in OBJECTIVES]
+            diff = (va[1].mean + va[3].mean - va[0].mean - va[2].mean) / 2  # (no-MIP + no-SP - no-AAP - no-MAP) / 2
+            se = math.sqrt(sum(v.se ** 2 for v in va)) / 2
+            rows.append(_row(d, "AAP and MAP matter more than MIP and SP", diff, se, all(v.pretrain_spread for v in va),
+                             "mean drop of AAP and MAP minus that of MIP and SP"))
+        fdsa = est.get((d, "FDSA"))
+        if fdsa is not None:
+            present = [v for v in VARIANTS if (d, v) in est]
+            worst = min(present, key=lambda v: est[(d, v)].mean)
+            diff, se, spread = difference(est[(d, worst)], fdsa)
+            rows.append(_row(d, "every variant beats FDSA", diff, se, spread, f"weakest variant {worst}: "
+                             f"{est[(d, worst)]} vs FDSA {fdsa}"))
+    return pd.DataFrame(rows, columns=["dataset", "claim", "difference", "se", "verdict", "detail"])
+
+
+def sparsity_verdicts(runs: list[dict], metric: str = "NDCG@10", model: str = "S3-Rec") -> pd.DataFrame:
+    """Fig. 4's claim per dataset and fraction: ``model`` beats the best baseline stored at that fraction; and
+    "especially at 20%": its relative gain at 20% exceeds that at every other fraction."""
+    df = seed_frame(runs, lambda r: (r["model"], float(r["config"]["train_fraction"])), metric)
+    est = estimates(df)
+    rows, gains = [], {}
+    for d in dict.fromkeys(df.dataset):
+        fracs = sorted({s[1] for (dd, s) in est if dd == d})
+        for f in fracs:
+            mine = est.get((d, (model, f)))
+            others = [(s[0], e) for (dd, s), e in est.items() if dd == d and s[1] == f and s[0] != model]
+            if mine is None or not others:
+                continue
+            name, best = max(others, key=lambda x: x[1].mean)
+            diff, se, spread = difference(mine, best)
+            rows.append(_row(d, f"{model} beats the baselines at {f:.0%}", diff, se, spread, f"{mine} vs {name} {best}"))
+            rel = mine.mean / best.mean - 1
+            rel_se = math.sqrt((mine.se / best.mean) ** 2 + (mine.mean * best.se / best.mean ** 2) ** 2)
+            gains[(d, f)] = (rel, rel_se, spread)
+        if (d, 0.2) in gains and len([k for k in gains if k[0] == d]) > 1:
+            rel20, se20, sp20 = gains[(d, 0.2)]
+            others = {f: g for (dd, f), g in gains.items() if dd == d and f != 0.2}
+            f2, (rel2, se2, sp2) = max(others.items(), key=lambda x: x[1][0])  # the strongest rival
+            rows.append(_row(d, f"{model}'s lead is largest at 20%", rel20 - rel2, math.hypot(se20, se2), sp20 and sp2,
+                             f"relative gain {rel20:+.1%} at 20%, {rel2:+.1%} at {f2:.0%} (the largest elsewhere)"))
+    return pd.DataFrame(rows, columns=["dataset", "claim", "difference", "se", "verdict", "detail"])
+
+
+def pretrain_epochs_verdict(runs: list[dict], spread: float | None, metric: str = "NDCG@10",
+                            early: int = 20, last: int | None = None) -> pd.DataFrame:
+    """Fig. 5's claim per dataset: most of the gain of pre-training comes in the first ``early`` epochs, i.e.
+    gain(early) > gain(last) / 2, gains measured against 0 epochs (no pre-training). All fine-tunings start from
+    one pre-training run, so its spread is not in the runs: ``spread`` (the relative pre-training spread of
+    :func:`relative_pretrain_spread`, from the ablation) is added to the checkpoints' standard errors."""
+    df = seed_frame(runs, lambda r: int(r["from_pretrain"]["epoch"]) if r.get("from_pretrain") else None, metric)
+    df = df[df.setting.notna()]
+    df["pretrain"] = df["seed"]  # each fine-tuning seed is its own sample of the fine-tuning noise
+    rows = []
+    for d in dict.fromkeys(df.dataset):
+        est = {s: e for (dd, s), e in estimates(df[df.dataset == d]).items()}
+        top = last if last is not None else max(est)
+        if 0 not in est or early not in est or top not in est or top <= early:
+            continue
+        e0, ee, el = est[0], est[early], est[top]
+        def with_spread(e: Estimate) -> float:  # the one pre-training's own spread, borrowed
+            return math.sqrt(e.se ** 2 + (spread * e.mean) ** 2) if spread else e.se
+
+        se_e, se_l = with_spread(ee), with_spread(el)
+        diff = ee.mean - e0.mean - (el.mean - e0.mean) / 2
+        se = math.sqrt(se_e ** 2 + (se_l / 2) ** 2 + (e0.se / 2) ** 2)
+        rows.append(_row(d, f"most of the gain comes in the first {early} pre-training epochs", diff, se, spread is not None,
+                         f"gain {ee.mean - e0.mean:+.4f} after {early}, {el.mean - e0.mean:+.4f} after {top}"))
+    return pd.DataFrame(rows, columns=["dataset", "claim", "difference", "se", "verdict", "detail"])
+
+
+def verdict_table(frame: pd.DataFrame, order=("Beauty", "Toys_and_Games", "Sports_and_Outdoors", "Yelp", "LastFM")) -> pd.DataFrame:
+    """For a reader: the paper's datasets first, LastFM last; the difference and its standard error rounded."""
+    if frame.empty:
+        return frame
+    rank = {d: i for i, d in enumerate(order)}
+    out = frame.assign(_r=frame.dataset.map(lambda d: rank.get(d, len(rank)))).sort_values("_r", kind="stable")
+    out = out.drop(columns="_r").reset_index(drop=True)
+    out["difference ± se"] = [f"{d:+.4f} ± {s:.4f}" for d, s in zip(out.difference, out.se)]
+    return out[["dataset", "claim", "difference ± se", "verdict", "detail"]]
+
+
+__all__ = ["Estimate", "estimates", "seed_frame", "pretrain_seed", "variant_of", "relative_pretrain_spread", "verdict",
+           "difference", "ablation_verdicts", "sparsity_verdicts", "pretrain_epochs_verdict", "verdict_table",
+           "HOLDS", "FAILS", "UNCLEAR"]
+
+
+# ------------------------------------------------------------------------------------------------
+# What a results chapter rests on
+# ------------------------------------------------------------------------------------------------
+def scope_frame(runs: list[dict]) -> pd.DataFrame:
+    """One row per dataset of the stored ``runs``: the models or variants, the runs, the pre-trainings and the
+    fine-tuning seeds per pre-training of S3-Rec, its pre-training epochs, the evaluation negatives and the
+    devices: the scope box of a results chapter."""
+    rows = []
+    for d in dict.fromkeys(r["dataset"] for r in runs):
+        rs = [r for r in runs if r["dataset"] == d and r.get("test")]
+        s3 = [r for r in rs if r["model"] == "S3-Rec"]
+        pre = {(variant_of(r), pretrain_seed(r)) for r in s3}
+        settings = {variant_of(r) for r in s3} or {"-"}
+        epochs = sorted({r["config"]["pretrain_epochs"] for r in s3 if not r.get("from_pretrain")
+                         or r["from_pretrain"].get("epoch") == "final"})
+        devices = sorted({"CPU" if r["provenance"]["device"].startswith("CPU") else r["provenance"]["device"] for r in rs})
+        rows.append({
+            "dataset": d, "runs": len(rs), "models": ", ".join(sorted({r["model"] for r in rs})),
+            "S3-Rec pre-trainings per setting": round(len(pre) / len(settings), 1) if s3 else "-",
+            "fine-tunings per pre-training": round(len(s3) / len(pre), 1) if pre else "-",
+            "pre-training epochs": ", ".join(map(str, epochs)) or "-",
+            "negatives": "; ".join(sorted({("released" if str(r.get("negatives", "")).startswith("released") else
+                                            "generated") for r in rs})),
+            "device": ", ".join(devices)})
+    return pd.DataFrame(rows)
+
+
+def scope_markdown(runs: list[dict], what: str) -> str:
+    """The scope box (a MyST admonition) of a results chapter, from its stored runs."""
+    if not runs:
+        return f"```{{admonition}} Scope\nNo {what} run is stored yet.\n```"
+    lines = []
+    for r in scope_frame(runs).itertuples(index=False):
+        pre = ("" if r[3] == "-" else f", S3-Rec: {r[3]:g} pre-training(s) per setting x {r[4]:g} fine-tuning seed(s), "
+               f"{r[5]} pre-training epochs")
+        lines.append(f"- **{r.dataset}**: {r.runs} runs ({r.models}){pre}; evaluation negatives {r.negatives}; {r.device}.")
+    return ("```{admonition} Scope of this chapter's runs\n" + "\n".join(lines) +
+            "\n\nNegatives: *released* are the authors' `NAME_sample.txt`; *generated* are 99 items per user drawn "
+            "uniformly from the items the user never touched (seed 12345), because the authors' files for that "
+            "dataset are not available offline. Numbers on generated negatives are comparable with each other, "
+            "and only roughly with the paper's.\n```")

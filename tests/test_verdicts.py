@@ -1,0 +1,88 @@
+"""The verdicts of chapters 12-14 (s3rec_lite/book/verdicts.py) on made-up runs whose answer is known."""
+import math
+
+import pandas as pd
+
+from s3rec_lite.book import verdicts as v
+
+
+def run(dataset, tag, seed, value, model="S3-Rec", pre=None, fraction=1.0, epoch=None):
+    r = {"dataset": dataset, "tag": tag, "model": model, "seed": seed, "test": {"NDCG@10": value},
+         "config": {"train_fraction": fraction, "pretrain_epochs": 20}, "provenance": {"device": "CPU: x"},
+         "negatives": "released file x"}
+    if pre is not None:
+        r["from_pretrain"] = {"run": f"ablation/{dataset}/S3-Rec-{tag.split('-pre')[0]}/seed{pre}", "epoch": "final"}
+    if epoch is not None:
+        r["from_pretrain"] = {"run": "pretrain_epochs/D/S3-Rec-pretrain/seed1", "epoch": epoch}
+    return r
+
+
+def crossed(dataset, tag, means, spread=0.001):
+    """Two pre-trainings (their means ``means``) x three fine-tuning seeds each, the diagonal as train runs."""
+    out = []
+    for p, m in enumerate(means, 1):
+        for s, e in zip((1, 2, 3), (-spread, 0.0, spread)):
+            out.append(run(dataset, tag if s == p else f"{tag}-pre{p}", s, m + e, pre=None if s == p else p))
+    return out
+
+
+def test_pretraining_groups_and_the_standard_error_of_a_crossed_design():
+    runs = crossed("B", "full", [0.30, 0.32])
+    df = v.seed_frame(runs, v.variant_of)
+    assert sorted(df.pretrain.unique()) == [1, 2] and set(df.setting) == {"full"}
+    est = v.estimates(df, pool=["full"])[("B", "full")]
+    assert est.groups == 2 and est.runs == 6 and math.isclose(est.mean, 0.31)
+    # the two pre-training means (0.30, 0.32) scatter with sd 0.01414: se = sd / sqrt(2) = 0.01
+    assert math.isclose(est.se, 0.01, rel_tol=1e-9) and est.pretrain_spread
+
+
+def test_ablation_verdicts_hold_fail_and_cannot_be_told():
+    runs = (crossed("B", "full", [0.300, 0.302]) + crossed("B", "no-aap", [0.250, 0.252])  # far below: holds
+            + crossed("B", "no-mip", [0.3005, 0.3015]) + crossed("B", "no-map", [0.330, 0.332])  # noise; above: fails
+            + crossed("B", "no-sp", [0.280, 0.282])
+            + [run("B", "", s, 0.20 + s / 1000, model="FDSA") for s in (1, 2, 3)])
+    got = v.ablation_verdicts(runs).set_index("claim").verdict
+    assert got["removing AAP lowers NDCG@10"] == v.HOLDS
+    assert got["removing MIP lowers NDCG@10"] == v.UNCLEAR
+    assert got["removing MAP lowers NDCG@10"] == v.FAILS
+    assert got["removing SP lowers NDCG@10"] == v.HOLDS
+    assert got["removing any objective lowers NDCG@10"] == v.FAILS
+    assert got["every variant beats FDSA"] == v.HOLDS
+    assert got["AAP and MAP matter more than MIP and SP"] == v.UNCLEAR  # AAP matters most, MAP not at all
+
+
+def test_one_pretraining_per_variant_cannot_decide_unless_a_spread_is_borrowed():
+    toys = [run("T", "full", 1, 0.30), run("T", "full-pre1", 2, 0.301, pre=1), run("T", "full-pre1", 3, 0.299, pre=1),
+            run("T", "no-sp", 1, 0.20), run("T", "no-sp-pre1", 2, 0.201, pre=1), run("T", "no-sp-pre1", 3, 0.199, pre=1)]
+    assert v.ablation_verdicts(toys).set_index("claim").verdict["removing SP lowers NDCG@10"] == v.UNCLEAR
+    beauty = crossed("B", "full", [0.30, 0.33]) + crossed("B", "no-sp", [0.28, 0.30])  # a 5% pre-training spread
+    table = v.ablation_verdicts(toys + beauty)
+    toys_sp = table[(table.dataset == "T") & (table.claim == "removing SP lowers NDCG@10")].iloc[0]
+    assert toys_sp.verdict == v.HOLDS and toys_sp.se > 0.01  # the borrowed spread widens the error
+
+
+def test_sparsity_verdicts_and_the_lead_at_20_percent():
+    runs = []
+    for f, (s3, sas) in {0.2: (0.20, 0.10), 1.0: (0.35, 0.30)}.items():
+        for s in (1, 2, 3):
+            runs.append(run("S", f"frac{int(f * 100)}", s, s3 + s / 1000, fraction=f))
+            runs.append(run("S", f"frac{int(f * 100)}", s, sas + s / 1000, model="SASRec", fraction=f))
+    got = v.sparsity_verdicts(runs).set_index("claim").verdict
+    assert got["S3-Rec beats the baselines at 20%"] == got["S3-Rec beats the baselines at 100%"] == v.HOLDS
+    assert got["S3-Rec's lead is largest at 20%"] == v.HOLDS  # +100% against +17%
+
+
+def test_pretrain_epochs_verdict_uses_the_borrowed_spread():
+    runs = [run("D", f"pt{e:03d}", s, m + s / 10000, epoch=e) for e, m in {0: 0.20, 20: 0.30, 100: 0.31}.items()
+            for s in (1, 2, 3)]
+    assert v.pretrain_epochs_verdict(runs, 0.01).verdict.tolist() == [v.HOLDS]
+    assert v.pretrain_epochs_verdict(runs, None).verdict.tolist() == [v.UNCLEAR]  # no pre-training spread measured
+    assert v.pretrain_epochs_verdict(runs, 0.5).verdict.tolist() == [v.UNCLEAR]  # a huge spread: cannot tell
+
+
+def test_scope_box_says_datasets_seeds_and_negatives():
+    text = v.scope_markdown(crossed("Beauty", "full", [0.3, 0.31]), "ablation")
+    assert text.startswith("```{admonition} Scope") and "**Beauty**: 6 runs" in text
+    assert "2 pre-training(s) per setting x 3 fine-tuning seed(s)" in text and "released" in text
+    assert isinstance(v.verdict_table(pd.DataFrame(columns=["dataset", "claim", "difference", "se", "verdict",
+                                                            "detail"])), pd.DataFrame)
