@@ -161,12 +161,14 @@ def ablation_verdicts(runs: list[dict], metric: str = "NDCG@10") -> pd.DataFrame
             worst = min(OBJECTIVES, key=lambda o: drops[o][0] / drops[o][1] if drops[o][1] else 0)
             rows.append({"dataset": d, "claim": "removing any objective lowers " + metric, "difference": drops[worst][0],
                          "se": drops[worst][1], "verdict": overall, "detail": f"weakest: {worst.upper()}"})
-            # AAP and MAP matter more: their mean drop exceeds MIP's and SP's (the removals share the full model)
-            va = [est[(d, f"no-{o}")] for o in OBJECTIVES]
-            diff = (va[1].mean + va[3].mean - va[0].mean - va[2].mean) / 2  # (no-MIP + no-SP - no-AAP - no-MAP) / 2
-            se = math.sqrt(sum(v.se ** 2 for v in va)) / 2
-            rows.append(_row(d, "AAP and MAP matter more than MIP and SP", diff, se, all(v.pretrain_spread for v in va),
-                             "mean drop of AAP and MAP minus that of MIP and SP"))
+            # AAP and MAP matter more: each of their drops exceeds each of MIP's and SP's. The drop of a minus the
+            # drop of b is (no-b) - (no-a): the full model cancels. Holds if all four pairs hold, fails if any fails.
+            pairs = {(a, b): difference(est[(d, f"no-{b}")], est[(d, f"no-{a}")]) for a in ("aap", "map") for b in ("mip", "sp")}
+            ruled = {k: verdict(*x) for k, x in pairs.items()}
+            overall = HOLDS if all(r == HOLDS for r in ruled.values()) else FAILS if FAILS in ruled.values() else UNCLEAR
+            (a, b), (diff, se, _) = min(pairs.items(), key=lambda kv: kv[1][0] / kv[1][1] if kv[1][1] else 0)
+            rows.append({"dataset": d, "claim": "AAP and MAP matter more than MIP and SP", "difference": diff, "se": se,
+                         "verdict": overall, "detail": f"weakest pair: {a.upper()}'s drop minus {b.upper()}'s"})
         fdsa = est.get((d, "FDSA"))
         if fdsa is not None:
             present = [v for v in VARIANTS if (d, v) in est]
