@@ -562,6 +562,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrain-seeds", type=int, default=None, metavar="P",
                    help="experiments with S3-Rec pre-training (ablation): cross pre-training seeds 1..P with the "
                         "fine-tuning seeds (default: each seed pre-trains its own model)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local (default): subprocesses on this machine; ray: each run a Ray task with its share of "
+                        "CPUs or GPUs, on a local Ray instance or a cluster (--address; pip install 's3rec_lite[ray]'). "
+                        "Both store the same JSONs with the same rerun commands")
+    p.add_argument("--address", default=None, help="with --backend ray: the cluster to join (default: start a local one)")
     p.add_argument("--redo", action="store_true", help=argparse.SUPPRESS)  # the runner: train --only KEY again
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -673,7 +678,9 @@ def _main(args, argv) -> int:
     print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",
           file=sys.stderr)
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=args.name, disable=args.quiet)
-    if min(args.parallel, len(todo)) > 1:
+    if args.backend == "ray" and todo:
+        _run_ray(args, todo, bar)
+    elif min(args.parallel, len(todo)) > 1:
         _run_parallel(args, todo, bar, args.parallel)
     else:  # one at a time: in this process, on all its threads
         for wave in _order(todo):
@@ -735,6 +742,64 @@ def _redo_missing_pretraining(todo: list[Run], runs: list[Run], cfgs: dict, runs
             print(f"{pre.key}: stored, but its checkpoints are not in {runs_root}: pre-training again", file=sys.stderr)
             redo.append(pre)
     return redo + todo
+
+
+def _run_ray(args, todo: list[Run], bar) -> None:
+    """``--backend ray``: every run a Ray task that starts the same worker process as the local runner (so the
+    stored JSON and its ``rerun`` command are the same), with ``--threads`` CPUs (default 1) or, on a GPU, a
+    ``1 / --parallel`` share of one. A fine-tuning's task takes its pre-training's task as an argument, so Ray
+    starts it only once that one has finished. The results and runs folders must be reachable from every node
+    (one machine, or a shared file system)."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--backend ray needs Ray: pip install 's3rec_lite[ray]'") from None
+    args.results, args.runs = str(Path(args.results).resolve()), str(Path(args.runs).resolve())
+    threads = args.threads or 1
+    args.threads = threads
+    extra = parse_overrides(args.set)
+    redo = {r.key for r in todo if stored(args.results, args.preset, r, run_config(r, args.preset, extra, args.device))}
+    env = {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+           "S3REC_DATA_DIR": os.environ.get("S3REC_DATA_DIR", "")}
+    ray.init(address=args.address, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False,
+             configure_logging=False, **({} if args.address else {"num_cpus": max(threads, os.cpu_count() or 1)}))
+
+    @ray.remote
+    def work(cmd: list[str], log: str, env: dict, *needs: int) -> int:
+        if any(code != 0 for code in needs):
+            return -1  # the pre-training it starts from failed
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as fh:
+            return subprocess.call(cmd, cwd=str(REPO_ROOT), stdout=fh, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **{k: v for k, v in env.items() if v}})
+
+    gpu = device_kind(args.device) == "cuda"
+    share = {"num_gpus": 1.0 / max(1, args.parallel), "num_cpus": threads} if gpu else {"num_cpus": threads}
+    refs: dict = {}
+    for wave in _order(todo):
+        for r in wave:
+            log = str(Path(args.runs) / args.preset / r.key / "log.txt")
+            cmd = _worker_command(args, r, 1) + (["--redo"] if r.key in redo else [])
+            needs = [refs[r.depends_on]] if r.depends_on in refs else []
+            refs[r.key] = work.options(**share).remote(cmd, log, env, *needs)
+    by_ref = {ref: key for key, ref in refs.items()}
+    failed, pending = [], list(refs.values())
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        key, code = by_ref[done[0]], ray.get(done[0])
+        bar.update(1)
+        run = next(r for r in todo if r.key == key)
+        if code != 0:
+            failed.append(f"{key} ({'not run: its pre-training failed' if code == -1 else f'exit {code}'}, "
+                          f"log {Path(args.runs) / args.preset / key / 'log.txt'})")
+        else:
+            path = result_path(args.results, args.preset, run, args.device)
+            if path.exists():
+                print(summary_line(read_result(path)), flush=True)
+    if not args.address:
+        ray.shutdown()
+    if failed:
+        raise S3RecError("runs failed: " + "; ".join(failed))
 
 
 def _ready(pending: list[Run], busy: set) -> Run | None:
