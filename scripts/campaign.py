@@ -11,6 +11,11 @@ where they are committed:
     git worktree add ../wt HEAD && cd ../wt
     S3REC_DATA_DIR=... nohup python scripts/campaign.py run --results ../main/results --runs ../runs > ../campaign.log 2>&1 &
 
+On a lent GPU, one prepared call runs as much of the queue as the slot allows, many runs at once (the GPU's runs are
+stored beside the CPU ones as ``seed<S>.cuda.json``; the chapters read CPU runs unless they name the device):
+
+    python scripts/campaign.py run --device cuda --parallel 8 --seconds 520 --results results --runs .device/runs
+
 Stopping it (kill the process group) loses at most the epoch in progress of each of its two runs: the same command
 resumes every run from its last finished epoch. Costs: measured on stored runs of the same experiment, dataset and
 kind of run where there are any, else from the per-dataset epoch times of benchmarks/RESULTS.md (2026-12-07).
@@ -91,9 +96,9 @@ def estimate_seconds(run, cfg, spent: dict) -> float:
     return {"pretrain": pre, "finetune": ft, "train+pretrain": pre + ft, "train": ft}[_kind(run)]
 
 
-def status(results_root) -> list[dict]:
+def status(results_root, queue=QUEUE) -> list[dict]:
     rows, spent = [], {}
-    for stage in read_queue():
+    for stage in read_queue(queue):
         runs, cfgs, a = declared(stage)
         for r in runs:
             got = ex.stored(results_root, a.preset, r, cfgs[r.key])
@@ -101,7 +106,7 @@ def status(results_root) -> list[dict]:
                 c = cfgs[r.key]
                 spent.setdefault((r.experiment, r.dataset, _kind(r), c.pretrain_epochs, c.train_fraction), []).append(got["wall_seconds"])
     seen: set = set()  # a run two stages declare counts in the first
-    for stage in read_queue():
+    for stage in read_queue(queue):
         runs, cfgs, a = declared(stage)
         runs = [r for r in runs if (a.preset, r.key) not in seen]
         seen |= {(a.preset, r.key) for r in runs}
@@ -114,8 +119,8 @@ def status(results_root) -> list[dict]:
     return rows
 
 
-def print_status(results_root) -> None:
-    rows = status(results_root)
+def print_status(results_root, queue=QUEUE) -> None:
+    rows = status(results_root, queue)
     print("| stage | what | runs stored (not counting earlier stages') | CPU hours spent | CPU hours left (estimate) |")
     print("|---|---|---|---|---|")
     for r in rows:
@@ -124,18 +129,33 @@ def print_status(results_root) -> None:
     print(f"\nLeft: {left:.1f} CPU hours at one thread per run, about {left / 2:.1f} h of wall time with two runs at once.")
 
 
-def run(stages: list[str], results_root, runs_root, parallel: int) -> int:
-    queue = read_queue()
+def run(stages: list[str], results_root, runs_root, parallel: int, device: str = "cpu", seconds: float | None = None,
+        queue=QUEUE) -> int:
+    """Run the stages in queue order. ``device``: ``cuda`` stores GPU runs beside the CPU ones (``seed<S>.cuda.json``);
+    ``seconds``: stop (SIGINT to the whole process group: every run keeps its last finished epoch) when they are up,
+    for a GPU slot of fixed length."""
+    import signal
+    import time
+
+    deadline = None if seconds is None else time.time() + seconds
+    path, queue = queue, read_queue(queue)
     names = [s["stage"] for s in queue]
     for name in stages:
         if name not in names:
-            raise SystemExit(f"error: no stage {name!r} in {QUEUE}; stages: {', '.join(names)}")
+            raise SystemExit(f"error: no stage {name!r} in {path}; stages: {', '.join(names)}")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     for stage in [s for s in queue if not stages or s["stage"] in stages]:
         cmd = [sys.executable, "-m", "s3rec_lite", "experiment", *stage["args"], "--results", str(results_root),
-               "--runs", str(runs_root), "--parallel", str(parallel), "--quiet"]
+               "--runs", str(runs_root), "--parallel", str(parallel), "--device", device, "--quiet"]
         print(f"== stage {stage['stage']}: {stage['what']}\n   {shlex.join(cmd[1:])}", flush=True)
-        code = subprocess.call(cmd, cwd=ROOT, env=env)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+        try:
+            code = proc.wait(timeout=None if deadline is None else max(1.0, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGINT)  # the runner and its workers: each keeps its last finished epoch
+            proc.wait()
+            print("== time is up: stopped; the same command resumes every run", flush=True)
+            return 0
         if code != 0:
             print(f"== stage {stage['stage']} ended with exit {code}; going on with the next", flush=True)
     print("== queue done", flush=True)
@@ -165,14 +185,17 @@ def main(argv=None) -> int:
     p.add_argument("stages", nargs="*", help="run: these stages only, in queue order (default: all)")
     p.add_argument("--results", default=str(ex.DEFAULT_RESULTS))
     p.add_argument("--runs", default=str(ex.DEFAULT_RUNS))
-    p.add_argument("--parallel", type=int, default=2, help="runs at once (one thread each)")
+    p.add_argument("--parallel", type=int, default=2, help="runs at once (one thread each; on a GPU, runs sharing it)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda: a GPU slot (its runs are stored as seed<S>.cuda.json)")
+    p.add_argument("--seconds", type=float, default=None, help="stop when this many seconds are up (a GPU slot)")
+    p.add_argument("--queue", default=str(QUEUE), help="the queue file (default: results/campaign.tsv)")
     a = p.parse_args(argv)
     if a.command == "status":
-        print_status(a.results)
+        print_status(a.results, a.queue)
         return 0
     if a.command == "commit":
         return commit(a.results)
-    return run(a.stages, a.results, a.runs, a.parallel)
+    return run(a.stages, a.results, a.runs, a.parallel, a.device, a.seconds, a.queue)
 
 
 if __name__ == "__main__":
