@@ -18,7 +18,8 @@ FULL_METRICS = ("HR@5", "NDCG@5", "HR@10", "NDCG@10", "HR@20", "NDCG@20")
 def _check_scores(scores: torch.Tensor) -> None:
     """A NaN score compares false with everything, so the true item would rank first: refuse it. (-inf is the
     mask of excluded items and fine; +inf or NaN only come from a diverged model.)"""
-    if torch.isnan(scores).any() or torch.isposinf(scores).any():
+    top = scores.max()  # one pass: max is NaN if any score is NaN, +inf if any is +inf
+    if torch.isnan(top) or torch.isposinf(top):
         raise TrainingFault("the model's scores are NaN or infinite (its weights diverged): no metric can be computed")
 
 
