@@ -298,13 +298,17 @@ SWEEP = {"mask_ratio": (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8), "aap": (0.0, 0
 def sweep_point(tag: str) -> tuple[str, float | None]:
     """``(knob, value)`` of a ``sweep`` run's tag (``paper`` -> ``("paper", None)``, ``mask_ratio0.3`` ->
     ``("mask_ratio", 0.3)``, ``aap0-pre1`` -> ``("aap", 0.0)``)."""
-    tag = tag.split("-pre")[0]
+    return _knob_of(tag.split("-pre")[0], SWEEP, "sweep")
+
+
+def _knob_of(tag: str, knobs, experiment: str) -> tuple[str, float | None]:
+    """``paper`` -> ``("paper", None)``; ``<knob><value>`` -> ``(knob, value)`` for a knob of ``knobs``."""
     if tag == "paper":
         return "paper", None
-    for knob in SWEEP:
+    for knob in knobs:
         if tag.startswith(knob):
             return knob, float(tag[len(knob):])
-    raise ConfigError(f"not a tag of the sweep experiment: {tag!r}")
+    raise ConfigError(f"not a tag of the {experiment} experiment: {tag!r}")
 
 
 def sweep(preset: str, datasets, seeds, pretrain_seeds: int | None = 1) -> list[Run]:
@@ -352,12 +356,7 @@ def explorer_point(tag: str, model: str) -> tuple[str, float | None]:
     no pre-training), else e.g. ``mask_ratio0.4`` -> ``("mask_ratio", 0.4)``, ``aap0`` -> ``("aap", 0.0)``."""
     if model == "SASRec":
         return "none", None
-    if tag == "paper":
-        return "paper", None
-    for knob in EXPLORER_SWEEPS:
-        if tag.startswith(knob):
-            return knob, float(tag[len(knob):])
-    raise ConfigError(f"not a tag of the explorer experiment: {tag!r}")
+    return _knob_of(tag, EXPLORER_SWEEPS, "explorer")
 
 
 def explorer(preset: str, datasets, seeds) -> list[Run]:

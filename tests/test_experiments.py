@@ -48,6 +48,14 @@ def test_registry_signature_and_declared_runs():
     fig5 = ex.pretrain_epochs("paper", ["Beauty"], [1])
     assert [r.from_pretrain[1] for r in fig5[1:]] == list(range(0, 101, 10))
     assert all(r.depends_on == fig5[0].key for r in fig5[1:]) and fig5[0].save_every == 10
+    # chapter 10's sweep: 24 points (the paper's, 7 more mask ratios, 4 more values of each weight), each
+    # pre-trained once and fine-tuned with every seed
+    sweep = ex.sweep("official", None, [1, 2, 3])
+    assert len(sweep) == 24 * 3 and sum(r.from_pretrain is None for r in sweep) == 24
+    points = {ex.sweep_point(r.tag) for r in sweep}
+    assert len(points) == 24 and ("mask_ratio", 0.05) in points and ("map", 2.0) in points and ("paper", None) in points
+    mr = next(r for r in sweep if r.tag == "mask_ratio0.3-pre1")
+    assert ex.run_config(mr, "official").mask_ratio == 0.3 and mr.depends_on == "sweep/LastFM/S3-Rec-mask_ratio0.3/seed1"
     fracs = {ex.run_config(r, "paper").train_fraction for r in ex.sparsity("paper", None, [1])}
     assert fracs == {0.2, 0.4, 0.6, 0.8, 1.0}
 
