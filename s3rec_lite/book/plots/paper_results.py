@@ -121,7 +121,8 @@ def pending_status(experiment: str, preset: str, results_root=None) -> str:
     declared = get_experiment(experiment).fn(preset, None, [1, 2, 3])
     datasets = sorted({r.dataset for r in declared})
     how = (f"`python -m s3rec_lite experiment {experiment} --preset {preset} --datasets LastFM` on a CPU "
-           f"(scripts/campaign_cpu.sh), `--device cuda` for the paper's datasets ({', '.join(datasets)})")
+           f"(the campaign queue: `python scripts/campaign.py status`), `--device cuda` for the paper's datasets "
+           f"({', '.join(datasets)})")
     if not runs:
         return (f"No {experiment!r} run is stored yet at paper scale ({preset} preset): this chapter explains the "
                 f"experiment, and its tables and figures of our runs appear as they land. To make them: {how}.")
