@@ -281,7 +281,8 @@ def plot_finetune_history(runs: dict, metric: str = "NDCG@10", ax=None):
 
 
 def plot_tiny_experiment(result: dict):
-    """The widget's figure: pre-training losses (left), fine-tuning curves and test metrics (right)."""
+    """The widget's figure: pre-training losses (left), fine-tuning curves and test metrics (right). Each panel's
+    legend sits below its axes, never on the lines."""
     fig, axes = _fig(1, 2, figsize=(7.0, 3.8))  # at most 7 in wide (the book's column)
     if result.get("pretrain_history"):
         plot_pretrain_history(result["pretrain_history"], ax=axes[0])
@@ -300,6 +301,12 @@ def plot_tiny_experiment(result: dict):
     if result.get("baseline") is not None:
         line += f" (no pre-training: {result['baseline']['test']['NDCG@10']:.3f})"
     axes[1].set_title("Fine-tuning (validation)", fontsize=10)
+    # each panel's legend below its axes, where no line or star can sit under it
+    for ax, ncol in ((axes[0], 4), (axes[1], 2)):
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, fontsize=8, frameon=False,
+                      handlelength=1.5, columnspacing=1.0)
     fig.suptitle(line, fontsize=10)
     fig.tight_layout()
     return fig
