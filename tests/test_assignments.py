@@ -203,6 +203,25 @@ def test_site_serves_the_committed_release_not_the_masters():
     assert [f"book/assignments/student/{n}" for n in NAMES] == [f for f in files if "/student/" in f]
 
 
+def test_release_rewords_figure_captions_the_student_page_cannot_show():
+    """The student notebooks are shown unexecuted: a master's ``*Figure: ...*`` caption after a code cell becomes a
+    sentence about what that cell will draw (no caption without its figure); other markdown is kept."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("plt.plot(x)"),
+        nbformat.v4.new_markdown_cell("*Figure: the loss per epoch,\nover two lines.*"),
+        nbformat.v4.new_markdown_cell("*Figure: not after a code cell.*"),
+        nbformat.v4.new_code_cell("y = 1"),
+        nbformat.v4.new_markdown_cell("Some *Figure: text* in a paragraph."),
+    ])
+    out = [c.source for c in assignments.release_notebook(nb).cells]
+    assert out[1] == "*Once your functions work, the code cell above draws a figure: the loss per epoch,\nover two lines.*"
+    assert out[2] == "*Figure: not after a code cell.*"
+    assert out[4] == "Some *Figure: text* in a paragraph."
+    for path in sorted((MASTERS / "student").glob("*.ipynb")):
+        sources = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+        assert not [s for s in sources if s.startswith("*Figure:")], path.name
+
+
 def test_strip_region_keeps_indentation_and_rejects_unbalanced_markers():
     src = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
     assert assignments.strip_region(src, assignments.BEGIN_SOLUTION, assignments.END_SOLUTION,

@@ -52,6 +52,7 @@ MUST_HAVE_FIGURES = ("book/01_welcome", "book/02_data_and_evaluation", "book/03_
 # Text that must never reach a reader: the markers of the master assignments (nbgrader's).
 LEAK_MARKERS = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS")
 NBVAL_MARKER = "NBVAL_"
+PHONE_WIDTH = 390  # CSS px: a phone held upright; no page may scroll sideways at this width
 
 
 def _need(condition: bool, why: str) -> None:
@@ -92,9 +93,85 @@ def files_with_markers(root: Path, markers=LEAK_MARKERS) -> list[str]:
     return hits
 
 
+# Checks run at both widths (desktop and phone). Each returns a list of problems, one string each.
+SHARED_JS = r"""
+  const short = (el) => {
+    const cls = (el.className && typeof el.className === "string") ? "." + el.className.trim().split(/\s+/).join(".") : "";
+    return `<${el.tagName.toLowerCase()}${cls}> "${(el.textContent || "").trim().replace(/\s+/g, " ").slice(0, 60)}"`;
+  };
+  // a display equation wider than its box must scroll (overflow-x auto or scroll), never be cut or spill out
+  const wideMath = () => {
+    const out = [];
+    for (const m of document.querySelectorAll("mjx-container[display='true'], mjx-container[display]")) {
+      if (m.getClientRects().length === 0) continue;
+      const parent = m.parentElement.getBoundingClientRect();
+      const rect = m.getBoundingClientRect();
+      const scrolls = ["auto", "scroll"].includes(getComputedStyle(m).overflowX);
+      if (m.scrollWidth > m.clientWidth + 1 && !scrolls) {
+        out.push(`${short(m)}: ${m.scrollWidth}px of math in a ${m.clientWidth}px box that does not scroll`);
+      } else if (rect.right > parent.right + 1 || rect.left < parent.left - 1) {
+        out.push(`${short(m)}: ${Math.round(rect.width)}px wide in a ${Math.round(parent.width)}px container`);
+      }
+    }
+    return out;
+  };
+  // a figure or caption with nothing drawn in it (an image, svg, canvas or widget); and an informal caption
+  // ("Figure: ..." / "Fig. 3 ..." as a paragraph) right after a code cell that drew nothing
+  const drawn = "img, svg, canvas, object, iframe, video, .jupyter-widgets, .widget-box, [class*='widget-']";
+  const emptyFigures = () => {
+    const out = [];
+    const boxes = new Set();
+    const root = document.querySelector(".bd-article") || document.querySelector("main") || document.body;
+    for (const c of root.querySelectorAll("figcaption, .caption")) {
+      if (c.closest("table")) continue;  // a table's caption belongs to a table
+      boxes.add(c.closest("figure, div.figure, .figure") || c.parentElement);
+    }
+    for (const f of root.querySelectorAll("figure, div.figure")) boxes.add(f);
+    for (const b of boxes) if (b && !b.closest("table") && !b.querySelector(drawn)) out.push(`${short(b)}: a caption with no figure`);
+    for (const p of root.querySelectorAll("p")) {
+      if (!/^\s*Fig(ure|\.)\s*\d*\s*[:.]/.test(p.textContent)) continue;
+      let prev = p.previousElementSibling;
+      if (prev && prev.matches(".cell, div.cell") && !prev.querySelector(".cell_output " + drawn.split(", ").join(", .cell_output "))) {
+        out.push(`${short(p)}: a caption after a code cell that shows no figure`);
+      }
+    }
+    return Array.from(new Set(out));
+  };
+"""
+
+# At a phone's width the page itself must not scroll sideways; lists the outermost elements that stick out.
+PHONE_JS = r"""
+() => {
+""" + SHARED_JS + r"""
+  const doc = document.documentElement;
+  const limit = doc.clientWidth;
+  const wide = [];
+  // inside a box that scrolls or clips (a code block), content past the edge does not widen the page
+  const clipped = (el) => {
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  if (doc.scrollWidth > limit + 1) {
+    for (const el of document.body.querySelectorAll("*")) {
+      const r = el.getBoundingClientRect();
+      if (r.right > limit + 1 && getComputedStyle(el).position !== "fixed" && !wide.some((w) => w.contains(el))
+          && el.getClientRects().length > 0 && !clipped(el)) wide.push(el);
+      if (wide.length >= 5) break;
+    }
+  }
+  return {scrollWidth: doc.scrollWidth, clientWidth: limit,
+          wide: wide.map((el) => `${short(el)}: right edge at ${Math.round(el.getBoundingClientRect().right)}px`),
+          wideMath: wideMath()};
+}
+"""
+
 # What the page shows, measured in the browser. Returns lists of problems, one string each.
 AUDIT_JS = r"""
 ([nbvalMarker, leakMarkers]) => {
+""" + SHARED_JS + r"""
+  const MIN_CELL_PADDING = 4;
   const article = document.querySelector(".bd-article") || document.querySelector("main") || document.body;
   const right = article.getBoundingClientRect().right;
   const describe = (el) => {
@@ -144,7 +221,16 @@ AUDIT_JS = r"""
     .filter((i) => { const a = (i.getAttribute("alt") || "").trim(); return !a || fileName.test(a) || a.includes("_images/"); })
     .map((i) => `${(i.getAttribute("src") || "").slice(0, 80)} (alt="${i.getAttribute("alt") || ""}")`);
   const images = Array.from(document.images).map((i) => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0}));
-  return {overflow, nbval, leaks, missingAlt, images,
+  // output tables (pandas Styler and plain DataFrame HTML): each cell keeps its neighbours' text apart
+  const cramped = [];
+  for (const cell of document.querySelectorAll(".cell_output table th, .cell_output table td, table.dataframe th, table.dataframe td")) {
+    const s = getComputedStyle(cell);
+    if (s.display === "none" || cell.getClientRects().length === 0) continue;
+    const pad = Math.min(parseFloat(s.paddingLeft), parseFloat(s.paddingRight));
+    if (pad < MIN_CELL_PADDING) cramped.push(`${describe(cell)}: horizontal padding ${pad}px`);
+  }
+  return {overflow, nbval, leaks, missingAlt, images, cramped: cramped.slice(0, 10), wideMath: wideMath(),
+          emptyFigures: emptyFigures(),
           mathNodes: document.querySelectorAll("mjx-container").length,
           sliders: document.querySelectorAll(".widget-slider").length};
 }
@@ -163,13 +249,17 @@ class Report:
     leaks: list = field(default_factory=list)
     missing_alt: list = field(default_factory=list)
     broken_images: list = field(default_factory=list)
+    cramped_cells: list = field(default_factory=list)
+    wide_math: list = field(default_factory=list)
+    empty_figures: list = field(default_factory=list)
+    phone_scroll: list = field(default_factory=list)
     loaded_images: int = 0
     math_nodes: int = 0
     sliders: int = 0
 
     def problems(self) -> dict[str, list]:
         names = ("blocked", "failed", "bad_status", "console_errors", "overflow", "nbval", "leaks", "missing_alt",
-                 "broken_images")
+                 "broken_images", "cramped_cells", "wide_math", "empty_figures", "phone_scroll")
         return {n: getattr(self, n) for n in names if getattr(self, n)}
 
 
@@ -205,12 +295,20 @@ def inspect_page(browser, url: str, wait_widgets=False, wait_math=False, screens
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot), full_page=True)
+        # the same page on a phone: nothing may make the page itself scroll sideways
+        page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+        page.wait_for_timeout(300)  # let the layout (and MathJax's reflow) settle
+        phone = page.evaluate(PHONE_JS)
     finally:
         context.close()
     report.overflow, report.nbval, report.leaks = audit["overflow"], audit["nbval"], audit["leaks"]
     report.missing_alt = audit["missingAlt"]
     report.broken_images = [i["src"] for i in audit["images"] if not i["ok"]]
     report.loaded_images = sum(i["ok"] for i in audit["images"])
+    report.cramped_cells, report.empty_figures = audit["cramped"], audit["emptyFigures"]
+    report.wide_math = audit["wideMath"] + [f"at {PHONE_WIDTH}px: {m}" for m in phone["wideMath"]]
+    if phone["scrollWidth"] > phone["clientWidth"] + 1:
+        report.phone_scroll = [f"at {PHONE_WIDTH}px the page is {phone['scrollWidth']}px wide"] + phone["wide"]
     report.math_nodes, report.sliders = audit["mathNodes"], audit["sliders"]
     return report
 
@@ -323,14 +421,20 @@ def test_no_solution_or_hidden_test_anywhere_in_the_site():
 PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
 LONG = "x" * 400
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
-<style>body {{ margin: 0; }} .bd-article {{ width: 600px; margin-left: 100px; }}
-.cell_output pre, div.highlight pre, .pst-scrollable-table-container {{ overflow-x: auto; }}</style></head>
+<style>body {{ margin: 0; }} .bd-article {{ max-width: 600px; margin-left: 100px; }}
+.cell_output pre, div.highlight pre, .pst-scrollable-table-container {{ overflow-x: auto; }}
+td, th {{ padding: 2px 8px; }} mjx-container[display] {{ display: block; overflow-x: auto; }}</style></head>
 <body><main><article class="bd-article">
 <p>A clean paragraph.</p>
 <div class="cell"><div class="cell_input"><div class="highlight"><pre>code = "{long}"  # may scroll</pre></div></div>
 <div class="cell_output"><div class="output"><pre>a short printed line</pre></div></div></div>
 <div class="pst-scrollable-table-container"><table><tr><td>a</td><td>small</td><td>table</td></tr></table></div>
-<figure><img src="{pixel}" alt="A one-pixel figure that stands for a real one." width="200"></figure>
+<figure><img src="{pixel}" alt="A one-pixel figure that stands for a real one." width="200">
+<figcaption>Fig. 1: a caption under its figure.</figcaption></figure>
+<div class="cell"><div class="cell_input"><pre>plt.plot(x)</pre></div><div class="cell_output">
+<img src="{pixel}" alt="A figure a cell drew." width="100"></div></div>
+<p><em>Figure: the figure the cell above drew.</em></p>
+<mjx-container display="true"><span style="display: inline-block; width: 900px">a wide equation that scrolls</span></mjx-container>
 {planted}
 </article></main></body></html>"""
 DEFECTS = {
@@ -362,6 +466,21 @@ DEFECTS = {
     "img with a file name for alt": (f'<img src="{PIXEL}" alt="../_images/abc123.png">', "missing_alt"),
     "broken img": ('<img src="missing.png" alt="a figure that is not there">', "broken_images"),
     "CDN request": ('<img src="https://cdn.example.org/x.png" alt="from a CDN">', "blocked"),
+    "output table cells 1px apart": (
+        '<div class="cell_output"><table class="dataframe"><tr><td style="padding: 1px">NVIDIA H200</td>'
+        '<td style="padding: 1px">0.1278</td></tr></table></div>', "cramped_cells"),
+    "display equation cut at the edge": (
+        '<mjx-container display="true" style="overflow: hidden"><span style="display: inline-block; width: 900px">'
+        'a wide equation</span></mjx-container>', "wide_math"),
+    "display equation spilling out": (
+        '<div style="width: 300px"><mjx-container display="true" style="display: inline-block; overflow: visible">'
+        '<span style="display: inline-block; width: 500px">a wide equation</span></mjx-container></div>', "wide_math"),
+    "caption without a figure": ('<figure><figcaption>Fig. 2: nothing above me.</figcaption></figure>',
+                                 "empty_figures"),
+    "caption after a code cell that drew nothing": (
+        '<div class="cell"><div class="cell_input"><pre>plt.plot(x)</pre></div></div>'
+        '<p><em>Figure: what the cell would draw.</em></p>', "empty_figures"),
+    "page scrolls sideways on a phone": ('<div style="width: 500px; height: 4px"></div>', "phone_scroll"),
 }
 
 
@@ -372,7 +491,7 @@ def test_checks_catch_planted_defects(browser, tmp_path):
     with serve(tmp_path) as url:
         clean = inspect_page(browser, f"{url}/clean.html")
         assert clean.problems() == {}, clean.problems()  # a long line of code may scroll: not a defect
-        assert clean.loaded_images == 1
+        assert clean.loaded_images == 2  # the figure and the cell's output
         missed = {}
         for i, (name, (_, expected)) in enumerate(DEFECTS.items()):
             found = inspect_page(browser, f"{url}/d{i}.html").problems()

@@ -97,9 +97,23 @@ def strip_region(text: str, begin: str, end: str, replacement: list[str] | None)
     return "\n".join(out).rstrip("\n")
 
 
+# A master's caption of the figure its previous code cell draws: ``*Figure: what it shows.*``. The student
+# notebook has no outputs (and is shown on the site as released, not run), so the release words it as what the
+# cell will draw, not as the caption of a figure that is not there.
+FIGURE_CAPTION = re.compile(r"\A\*Figure:\s+(.*)\*\s*\Z", re.DOTALL)
+FIGURE_CAPTION_STUDENT = "*Once your functions work, the code cell above draws a figure: {}*"
+
+
+def release_caption(text: str) -> str:
+    """``*Figure: x*`` becomes ``*Once your functions work, the code cell above draws a figure: x*``."""
+    m = FIGURE_CAPTION.match(text)
+    return FIGURE_CAPTION_STUDENT.format(m.group(1)) if m else text
+
+
 def release_notebook(nb):
     """The student version of a master notebook (a new object)."""
     nb = copy.deepcopy(nb)
+    previous = None
     for cell in nb.cells:
         meta = _nbgrader(cell)
         text = _source(cell)
@@ -119,6 +133,9 @@ def release_notebook(nb):
                 text = strip_region(text, BEGIN_HIDDEN, END_HIDDEN, None)
         elif cell.cell_type == "markdown" and meta.get("solution"):
             text = MARKDOWN_STUB
+        elif cell.cell_type == "markdown" and previous == "code":
+            text = release_caption(text)
+        previous = cell.cell_type
         cell.source = text
         for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN):
             if marker in cell.source:
