@@ -31,7 +31,8 @@ class ConfigError(S3RecError):
 
 
 class TrainingFault(S3RecError):
-    """A run went wrong (its loss or scores became NaN or infinite): not bad input, so the exit status is 1."""
+    """A run went wrong (its loss or scores became NaN or infinite, or a runner's worker failed): not bad input,
+    so the exit status is 1."""
 
 
 def os_cause(exc: BaseException) -> OSError | None:

@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import parse_overrides
-from .errors import ConfigError, S3RecError, guarded
+from .errors import ConfigError, S3RecError, TrainingFault, guarded
 from .train import resolve_device
 from .zoo import MODELS, get_model_spec
 
@@ -798,7 +798,7 @@ def _run_ray(args, todo: list[Run], bar) -> None:
     if not args.address:
         ray.shutdown()
     if failed:
-        raise S3RecError("runs failed: " + "; ".join(failed))
+        raise TrainingFault("runs failed: " + "; ".join(failed))
 
 
 def _ready(pending: list[Run], busy: set) -> Run | None:
@@ -843,4 +843,4 @@ def _run_parallel(args, todo: list[Run], bar, at_once: int) -> None:
                     if path.exists():
                         print(summary_line(json.loads(path.read_text())), flush=True)
     if failed:
-        raise S3RecError("runs failed: " + "; ".join(failed))
+        raise TrainingFault("runs failed: " + "; ".join(failed))
