@@ -195,7 +195,11 @@ def main(argv=None) -> int:
         return 0
     if a.command == "commit":
         return commit(a.results)
-    return run(a.stages, a.results, a.runs, a.parallel, a.device, a.seconds, a.queue)
+    try:
+        return run(a.stages, a.results, a.runs, a.parallel, a.device, a.seconds, a.queue)
+    except KeyboardInterrupt:
+        print("== interrupted: the same command resumes every run from its last finished epoch", flush=True)
+        return 130
 
 
 if __name__ == "__main__":
