@@ -132,7 +132,7 @@ def print_status(results_root, queue=QUEUE) -> None:
 def run(stages: list[str], results_root, runs_root, parallel: int, device: str = "cpu", seconds: float | None = None,
         queue=QUEUE) -> int:
     """Run the stages in queue order. ``device``: ``cuda`` stores GPU runs beside the CPU ones (``seed<S>.cuda.json``);
-    ``seconds``: stop (SIGINT to the whole process group: every run keeps its last finished epoch) when they are up,
+    ``seconds``: stop (SIGTERM to the whole process group: every run keeps its last finished epoch) when they are up,
     for a GPU slot of fixed length."""
     import signal
     import time
@@ -152,8 +152,14 @@ def run(stages: list[str], results_root, runs_root, parallel: int, device: str =
         try:
             code = proc.wait(timeout=None if deadline is None else max(1.0, deadline - time.time()))
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGINT)  # the runner and its workers: each keeps its last finished epoch
-            proc.wait()
+            # the runner and its workers (one process group): each keeps its last finished epoch. SIGTERM, not
+            # SIGINT: a process started in the background by a non-interactive shell ignores SIGINT
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
             print("== time is up: stopped; the same command resumes every run", flush=True)
             return 0
         if code != 0:

@@ -32,8 +32,9 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 "$PYTHON" -c "import torch; print('device:', torch.cuda.get_device_name(0), '| torch', torch.__version__)"
 echo "data: ${S3REC_DATA_DIR:-<download>} | $EXPERIMENT, preset $PRESET, $SEEDS seeds, $PARALLEL at once, slot ${SLOT_SECONDS}s"
 
-# SIGINT at the end of the slot reaches every worker (same process group); each keeps its last finished epoch.
-timeout --signal=INT --kill-after=30 "$SLOT_SECONDS" \
+# SIGTERM at the end of the slot reaches every worker (same process group); each keeps its last finished epoch
+# (not SIGINT: a process started in the background by a non-interactive shell ignores it).
+timeout --signal=TERM --kill-after=30 "$SLOT_SECONDS" \
   "$PYTHON" -m s3rec_lite experiment "$EXPERIMENT" --preset "$PRESET" --seeds "$SEEDS" --device cuda \
   --parallel "$PARALLEL" "$@"
 rc=$?
