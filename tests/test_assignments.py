@@ -1,5 +1,6 @@
-"""Course assignments: the checks catch wrong implementations, the release strips solutions and hidden tests,
-the master notebooks run under nbval, and the grader gives full marks to the masters and zero to the stubs.
+"""Course assignments: the checks catch wrong implementations, nbgrader releases the masters (solutions and hidden
+tests stripped), the master notebooks run under nbval, and nbgrader grades full marks to the masters and zero to the
+stubs.
 
 The notebook-running tests start Jupyter kernels (about 1-2 minutes in all on a 2-core CPU); they run with
 OMP_NUM_THREADS=1: the models are tiny, and extra threads only fight other processes for the cores.
@@ -158,8 +159,18 @@ def test_stub_gives_a_helpful_not_implemented_error():
 # ------------------------------------------------------------------------------------------------
 # Release and points
 # ------------------------------------------------------------------------------------------------
-def test_release_strips_solutions_hidden_tests_and_outputs(tmp_path):
-    written = assignments.release(tmp_path)
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    """The five student notebooks, released by nbgrader through the command line (about 30 s)."""
+    from s3rec_lite.cli import main
+
+    out = tmp_path_factory.mktemp("released")
+    assert main(["assignments", "release", str(out)]) == 0
+    return out
+
+
+def test_release_strips_solutions_hidden_tests_and_outputs(released):
+    written = sorted(released.glob("*.ipynb"))
     assert sorted(p.stem for p in written) == NAMES
     for path in written:
         master = nbformat.read(MASTERS / path.name, as_version=4)
@@ -173,27 +184,27 @@ def test_release_strips_solutions_hidden_tests_and_outputs(tmp_path):
             meta = m.metadata.get("nbgrader", {})
             if meta.get("solution") and m.cell_type == "code":
                 assert "raise NotImplementedError()" in c.source and "# YOUR CODE HERE" in c.source
+                assert "hide-input" not in c.metadata.get("tags", [])  # the student's own code shows on the page
             elif meta.get("solution"):
                 assert c.source == assignments.MARKDOWN_STUB
             elif meta.get("grade"):
                 assert c.source.strip() in m.source  # the visible part of each test is kept
+            if meta:  # nbgrader's checksums: what autograde uses to tell an edited cell
+                assert c.metadata["nbgrader"]["grade_id"] == meta["grade_id"] and "checksum" in c.metadata["nbgrader"]
+        assert nb.metadata["s3rec_assignment"]["released"] is True
         # the setup cell is the first code cell, verbatim
         first = next(c for c in nb.cells if c.cell_type == "code")
         assert first.source.startswith("# Setup: in Colab, install the package")
 
 
-def test_site_serves_the_committed_release_not_the_masters():
-    """The site (and its Colab button) shows book/assignments/student/: the release of the masters, byte for byte,
-    and the table of contents lists no master notebook."""
+def test_site_serves_the_committed_release_not_the_masters(released):
+    """The site (and its Colab button) shows book/assignments/student/: nbgrader's release of the masters, byte for
+    byte, and the table of contents lists no master notebook."""
     import yaml
 
     student = MASTERS / "student"
-    stale = []
-    for name in NAMES:
-        fresh = nbformat.writes(assignments.release_notebook(nbformat.read(MASTERS / f"{name}.ipynb", as_version=4)))
-        path = student / f"{name}.ipynb"
-        if not path.exists() or path.read_text(encoding="utf-8").rstrip("\n") != fresh.rstrip("\n"):
-            stale.append(name)
+    stale = [n for n in NAMES if not (student / f"{n}.ipynb").exists()
+             or (student / f"{n}.ipynb").read_bytes() != (released / f"{n}.ipynb").read_bytes()]
     assert not stale, (f"book/assignments/student/ differs from a release of the masters for {stale}: run "
                        "`python -m s3rec_lite assignments release book/assignments/student` and commit it")
     assert sorted(p.stem for p in student.glob("*.ipynb")) == NAMES
@@ -213,7 +224,7 @@ def test_release_rewords_figure_captions_the_student_page_cannot_show():
         nbformat.v4.new_code_cell("y = 1"),
         nbformat.v4.new_markdown_cell("Some *Figure: text* in a paragraph."),
     ])
-    out = [c.source for c in assignments.release_notebook(nb).cells]
+    out = [c.source for c in assignments.student_page(nb).cells]
     assert out[1] == "*Once your functions work, the code cell above draws a figure: the loss per epoch,\nover two lines.*"
     assert out[2] == "*Figure: not after a code cell.*"
     assert out[4] == "Some *Figure: text* in a paragraph."
@@ -222,12 +233,16 @@ def test_release_rewords_figure_captions_the_student_page_cannot_show():
         assert not [s for s in sources if s.startswith("*Figure:")], path.name
 
 
-def test_strip_region_keeps_indentation_and_rejects_unbalanced_markers():
-    src = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
-    assert assignments.strip_region(src, assignments.BEGIN_SOLUTION, assignments.END_SOLUTION,
-                                    assignments.CODE_STUB) == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
-    with pytest.raises(Exception, match="without"):
-        assignments.strip_region("### BEGIN SOLUTION\nx", assignments.BEGIN_SOLUTION, assignments.END_SOLUTION, None)
+def test_release_says_which_master_nbgrader_rejects(tmp_path):
+    """A master that breaks nbgrader's rules (here a hidden test outside a grade cell) is one clear error naming
+    the file and nbgrader's reason."""
+    nb = nbformat.read(MASTERS / "a2_evaluation.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS"))
+    src = tmp_path / "masters"
+    src.mkdir()
+    nbformat.write(nb, src / "a2_evaluation.ipynb")
+    with pytest.raises(assignments.S3RecError, match=r"a2_evaluation.ipynb.*[Hh]idden test region"):
+        assignments.release(tmp_path / "out", source=src)
 
 
 def test_points_table_matches_notebook_metadata_and_teachers_guide():
@@ -258,48 +273,62 @@ def test_master_notebooks_run_under_nbval(monkeypatch):
 
 
 @pytest.mark.slow
-def test_grader_full_marks_for_masters_zero_for_stubs(tmp_path, monkeypatch):
+def test_grader_full_marks_for_masters_zero_for_stubs(tmp_path, monkeypatch, released):
+    """nbgrader grades a solved (the master) and an unsolved (the release) copy of each assignment, a student with a
+    wrong function who also edited, deleted and stripped the metadata of test cells, and a submission that kills its
+    kernel; the CSV says each test's points and why it failed."""
     _kernel_env(monkeypatch)
     subs = tmp_path / "submissions"
-    assignments.release(subs / "stub_student")
+    (subs / "stub_student").mkdir(parents=True)
     (subs / "teacher").mkdir()
     for name in NAMES:
+        (subs / "stub_student" / f"{name}.ipynb").write_bytes((released / f"{name}.ipynb").read_bytes())
         (subs / "teacher" / f"{name}.ipynb").write_bytes((MASTERS / f"{name}.ipynb").read_bytes())
-    # a student who used the natural logarithm in NDCG, and deleted the hidden tests of a test cell
-    nb = nbformat.read(MASTERS / "a2_evaluation.ipynb", as_version=4)
+    # the natural logarithm in NDCG; a test cell edited to `pass`, one that lost its metadata, one deleted
+    nb = nbformat.read(released / "a2_evaluation.ipynb", as_version=4)
+    master = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in
+              nbformat.read(MASTERS / "a2_evaluation.ipynb", as_version=4).cells}
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "a2_metrics_solution":
-            cell.source = cell.source.replace("torch.log2(r + 2)", "torch.log(r + 2)")
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "a2_rank":
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid and gid.endswith("_solution"):
+            cell.source = master[gid].source  # solved ...
+        if gid == "a2_metrics_solution":
+            cell.source = cell.source.replace("torch.log2(r + 2)", "torch.log(r + 2)")  # ... with one mistake
+        if gid == "a2_rank":
             cell.source = "pass"
+        if gid == "a2_negatives":
+            del cell.metadata["nbgrader"]
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "a2_pipeline"]
     (subs / "ln_student").mkdir()
     nbformat.write(nb, subs / "ln_student" / "a2_evaluation.ipynb")
-    # a submission that kills its kernel: the cells after it score 0, with the reason
+    # a submission that kills its kernel: nbgrader cannot grade it, and the CSV says so
     nb = nbformat.read(MASTERS / "a1_attention.ipynb", as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "a1_attention_solution":
             cell.source = "import os\nos._exit(1)"
     (subs / "crash_student").mkdir()
     nbformat.write(nb, subs / "crash_student" / "a1_attention.ipynb")
-    out = tmp_path / "scores.csv"
-    executed = tmp_path / "executed"
-    rc = assignments.main(["grade", str(subs), "--out", str(out), "--keep-executed", str(executed), "--jobs", "2"])
+    out, executed, feedback = tmp_path / "scores.csv", tmp_path / "executed", tmp_path / "feedback"
+    rc = assignments.main(["grade", str(subs), "--out", str(out), "--keep-executed", str(executed),
+                           "--feedback", str(feedback), "--jobs", "2"])
     assert rc == 0
     rows = list(csv.DictReader(out.open()))
     totals = {(r["student"], r["assignment"]): r for r in rows if r["test"].startswith("TOTAL")}
     assert len(totals) == 12
     crash = {r["test"]: r for r in rows if r["student"] == "crash_student"}
-    assert float(crash["a1_mask"]["points"]) == 3.0
-    assert float(crash["a1_attention"]["points"]) == 0.0 and "not run" in crash["a1_attention"]["feedback"]
-    assert "DeadKernelError" in crash["a1_no_leak"]["feedback"]
+    assert all(float(r["points"]) == 0.0 and "grading failed" in r["feedback"] and "DeadKernelError" in r["feedback"]
+               for r in crash.values()), crash
     for name in NAMES:
         t = totals[("teacher", name)]
         assert float(t["points"]) == float(t["max_points"]) > 0, [r for r in rows if r["student"] == "teacher"]
         assert float(totals[("stub_student", name)]["points"]) == 0.0
+        assert float(totals[("stub_student", name)]["max_points"]) == float(t["max_points"])
+        assert (feedback / "teacher" / f"{name}.html").exists()
     ln = {r["test"]: r for r in rows if r["student"] == "ln_student"}
-    assert float(ln["a2_rank"]["points"]) == 3.0  # the test cell was restored from the master
-    assert float(ln["a2_negatives"]["points"]) == 2.0
+    assert float(ln["a2_rank"]["points"]) == 3.0  # nbgrader restored the edited test cell from the master
+    assert float(ln["a2_negatives"]["points"]) == 2.0  # and added back the one without metadata
     assert float(ln["a2_metrics"]["points"]) == 0.0 and "log2" in ln["a2_metrics"]["feedback"]
+    assert "missing from the submission" in ln["a2_pipeline"]["feedback"]
     manual = [r for r in rows if r["feedback"] == "graded by hand"]
     assert {r["test"] for r in manual} == {"a5_design", "a5_report"}
     # the released notebooks fail only with NotImplementedError, and the checks say what to do
@@ -311,31 +340,12 @@ def test_grader_full_marks_for_masters_zero_for_stubs(tmp_path, monkeypatch):
         assert any("YOUR CODE HERE" in e.evalue for e in errors), name
 
 
-def test_cli_delegates_release_and_points(tmp_path, capsys):
+def test_cli_delegates_points_and_says_what_is_wrong(tmp_path, capsys):
     from s3rec_lite.cli import main
 
-    assert main(["assignments", "release", str(tmp_path / "out")]) == 0
-    assert sorted(p.stem for p in (tmp_path / "out").glob("*.ipynb")) == NAMES
     assert main(["assignments", "points"]) == 0
     assert "| a5_open_project | `a5_report` | 4 | by hand |" in capsys.readouterr().out
     assert main(["assignments", "grade", str(tmp_path / "empty")]) == 2  # a clear error, not a traceback
-
-
-def test_prepare_submission_restores_tests_by_grade_id_or_cell_id():
-    master = nbformat.read(MASTERS / "a2_evaluation.ipynb", as_version=4)
-    sub = assignments.release_notebook(master)
-    test_cells = [c for c in sub.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    test_cells[0].source = "pass"  # edited by the student
-    del test_cells[1].metadata["nbgrader"]  # metadata lost by an editor: matched by cell id
-    sub.cells.remove(test_cells[2])  # deleted
-    restored, missing = assignments.prepare_submission(sub, master)
-    assert missing == [test_cells[2].metadata["nbgrader"]["grade_id"]]
-    sources = {c.metadata["nbgrader"]["grade_id"]: c.source for c in restored.cells
-               if c.metadata.get("nbgrader", {}).get("grade")}
-    for c in master.cells:
-        gid = c.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in sources:
-            assert sources[gid] == c.source and "BEGIN HIDDEN TESTS" in c.source
 
 
 def test_reference_segment_views_match_the_package_batches(synthetic):
