@@ -195,6 +195,22 @@ def test_packed_finetuning_gives_the_same_losses_and_metrics():
             assert abs(packed[part][k] - v) <= 1e-4, (part, k, packed[part][k], v)
 
 
+def test_fused_adam_cpu_is_opt_in_and_trains_within_1e_5():
+    """``fused_adam_cpu``: off by default, out of the fingerprint, and two fine-tuning epochs (packed) give the same
+    losses and metrics as the plain Adam to 1e-5 / 1e-4, with the same random stream."""
+    cfg = tiny(seed=2).replace(packed_finetuning=True)
+    assert not Config().fused_adam_cpu
+    assert cfg.replace(fused_adam_cpu=True).training_fingerprint() == cfg.training_fingerprint()
+    ds = make_synthetic()
+    (plain, plain_state), (fused, fused_state) = _finetune(ds, cfg), _finetune(ds, cfg.replace(fused_adam_cpu=True))
+    assert torch.equal(plain_state, fused_state)
+    for a, b in zip(fused["history"], plain["history"]):
+        assert rel(a["loss"], b["loss"]) <= 1e-5, (a["loss"], b["loss"])
+    for part in ("valid", "test"):
+        for k, v in plain[part].items():
+            assert abs(fused[part][k] - v) <= 1e-4, (part, k, fused[part][k], v)
+
+
 def test_packed_finetuning_step_equals_the_model_loss_with_gradients(synthetic):
     cfg = tiny()
     seed_everything(0)
