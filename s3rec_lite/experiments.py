@@ -267,7 +267,7 @@ def other_models(preset: str, datasets, seeds) -> list[Run]:
 
 
 def plateau(preset: str, datasets, seeds) -> list[Run]:
-    """The SASRec plateau (chapter 15): SASRec fine-tuned with a longer patience (30 instead of the paper's 10),
+    """The SASRec plateau (chapter 20): SASRec fine-tuned with a longer patience (30 instead of the paper's 10),
     so that a run that would stop on the early plateau gets the chance to climb out of it. Labelled
     ``patience30``; Table 2 itself keeps the paper's protocol."""
     ds = _datasets(preset, datasets, ("LastFM",), ("LastFM",))
@@ -278,7 +278,7 @@ def bf16(preset: str, datasets, seeds) -> list[Run]:
     """``pretrain_epochs`` with the opt-in ``bf16_pretraining`` (and the ``packed_pretraining`` it works in): one
     pre-training run (the first seed) with a checkpoint every 50 epochs (tiny: 4 epochs, every 2), fine-tuned
     from each with every seed; then ``S3-Rec-released`` fine-tuned with ``bf16_finetuning`` (tag ``bf16ft``),
-    every seed. Compared with ``pretrain_epochs``'s and ``table2``'s fp32 runs (chapter 14)."""
+    every seed. Compared with ``pretrain_epochs``'s and ``table2``'s fp32 runs (chapter 19)."""
     from .config import preset as make_preset
 
     ds = _datasets(preset, datasets, ("LastFM",), ("LastFM",))
@@ -289,7 +289,7 @@ def bf16(preset: str, datasets, seeds) -> list[Run]:
             + [Run("bf16", d, "S3-Rec-released", s, tuned, tag="bf16ft") for s in seeds]]
 
 
-#: Chapter 10's sweep: each knob alone over these values, the others at the paper's point (mask ratio 0.2,
+#: Chapter 13's sweep: each knob alone over these values, the others at the paper's point (mask ratio 0.2,
 #: PAPER_WEIGHTS); every weight from 0 to twice the paper's.
 SWEEP = {"mask_ratio": (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8), "aap": (0.0, 0.1, 0.2, 0.3, 0.4),
          "mip": (0.0, 0.5, 1.0, 1.5, 2.0), "map": (0.0, 0.5, 1.0, 1.5, 2.0), "sp": (0.0, 0.25, 0.5, 0.75, 1.0)}
@@ -312,7 +312,7 @@ def _knob_of(tag: str, knobs, experiment: str) -> tuple[str, float | None]:
 
 
 def sweep(preset: str, datasets, seeds, pretrain_seeds: int | None = 1) -> list[Run]:
-    """Chapter 10's sliders: S3-Rec with the mask ratio, then each loss weight, moved alone from the paper's
+    """Chapter 13's sliders: S3-Rec with the mask ratio, then each loss weight, moved alone from the paper's
     point (``SWEEP``); each point pre-trained once (``pretrain_seeds``, default 1) and fine-tuned with every
     seed from it. The points with a weight of 0 are the ablation's runs (stored as copies where they match)."""
     from .config import PAPER_WEIGHTS
@@ -338,7 +338,7 @@ register_experiment("bf16", bf16)
 register_experiment("sweep", sweep)
 
 
-# --- chapter 10's explorer: 1-D sweeps of the mask ratio and the four weights (preset "explorer") -----------
+# --- chapter 13's explorer: 1-D sweeps of the mask ratio and the four weights (preset "explorer") -----------
 #: The values of each knob; the others stay at the paper's (mask ratio 0.2, weights PAPER_WEIGHTS).
 EXPLORER_SWEEPS = {"mask_ratio": (0.0, 0.2, 0.4, 0.6, 0.8), "aap": (0.0, 0.2, 0.5, 1.0),
                    "mip": (0.0, 0.5, 1.0, 2.0), "map": (0.0, 0.5, 1.0, 2.0), "sp": (0.0, 0.5, 1.0)}
@@ -360,7 +360,7 @@ def explorer_point(tag: str, model: str) -> tuple[str, float | None]:
 
 
 def explorer(preset: str, datasets, seeds) -> list[Run]:
-    """Chapter 10's explorer: S3-Rec with each knob swept alone (the others at the paper's values), the paper's
+    """Chapter 13's explorer: S3-Rec with each knob swept alone (the others at the paper's values), the paper's
     setting, and SASRec (no pre-training), on ``synthetic-longtail`` (run it with ``--preset explorer``)."""
     ds = _datasets(preset, datasets, ("synthetic-longtail",), ("synthetic-longtail",))
     default = explorer_defaults()

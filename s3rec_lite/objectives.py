@@ -16,7 +16,7 @@ Every loss is a small pure function over tensors. Two variants of each:
     * MIP (Eq. 12-13) and SP (Eq. 16-17) use the sampled negatives (``num_negatives`` of them).
     * Eq. 10-16 write the denominator over negatives only; we use Eq. 3's form, whose denominator also
       holds the positive (the usual InfoNCE, a loss >= 0). With a sigmoid inside f every score lies in
-      (0, 1), so the loss cannot fall far below log(1 + K): the paper's f is a weak critic. Chapter 16
+      (0, 1), so the loss cannot fall far below log(1 + K): the paper's f is a weak critic. Chapter 21
       of the book measures what that does.
 
 Shapes: N selected positions, d hidden size, A attribute vocabulary, K negatives per positive.

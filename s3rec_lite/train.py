@@ -307,7 +307,7 @@ def finetune(
     split = split or ds.split(cfg.max_len)
     train_x = torch.as_tensor(split.train_inputs, device=device)  # [U, L]
     train_y = torch.as_tensor(split.train_targets, device=device)  # [U, L]
-    # each user's items, sorted; negatives avoid all of them (the authors' choice, see the book's ch. 16)
+    # each user's items, sorted; negatives avoid all of them (the authors' choice, see the book's ch. 21)
     user_items = torch.as_tensor(split.user_items, device=device)[torch.as_tensor(split.train_users, device=device)]
     high = ds.mask_id if cfg.objective_variant == "official" else ds.n_items  # official draws up to the mask id
     opt = adam(model, cfg.finetune_lr, cfg, device)

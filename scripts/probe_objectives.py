@@ -1,10 +1,10 @@
-"""The linear probe of chapter 9b on the item embeddings pre-trained with each objective removed.
+"""The linear probe of chapter 12 on the item embeddings pre-trained with each objective removed.
 
 The LastFM ablation (Fig. 2; ``results/official/ablation/LastFM/S3-Rec-<variant>/seed1.json``) pre-trains
 S3-Rec with all four objectives (``full``) and with each of AAP, MIP, MAP, SP removed; its checkpoints live
 in the git-ignored ``runs/`` only. This script loads each variant's pre-trained checkpoint (the one that
 fine-tuning started from, named by the result JSON's ``config_hash``), takes its item embedding table and
-runs the very probe chapter 9b runs (``representations.probe_auc`` with its default settings on the 20 tags
+runs the very probe chapter 12 runs (``representations.probe_auc`` with its default settings on the 20 tags
 carried by most artists), and stores the AUCs with where they came from in one JSON, which the book reads.
 
     python scripts/probe_objectives.py [--runs runs/] [--results results/] [--out FILE]
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 DATASET = "LastFM"
 PRESET = "official"
 VARIANTS = ("full", "no-aap", "no-mip", "no-map", "no-sp")
-N_TAGS = 20  # chapter 9b: R.frequent_attributes(lastfm, 20)
+N_TAGS = 20  # chapter 12: R.frequent_attributes(lastfm, 20)
 DEFAULT_OUT = REPO / "results" / PRESET / "probe_objectives" / f"{DATASET}.json"
 
 
@@ -82,7 +82,7 @@ def uncommitted_package_files() -> list[str]:
 
 
 def probe_settings() -> dict:
-    """The probe's settings: the defaults of ``representations.probe_auc``, which chapter 9b uses."""
+    """The probe's settings: the defaults of ``representations.probe_auc``, which chapter 12 uses."""
     from s3rec_lite.book import representations as R
 
     p = inspect.signature(R.probe_auc).parameters
@@ -132,7 +132,7 @@ def run(runs: Path, results: Path, out: Path, command: list[str]) -> dict:
         print(f"{item['variant']:7s} probe AUC {auc.mean():.4f} (splits {auc.mean(1).min():.4f}-{auc.mean(1).max():.4f})")
     script = Path(__file__).resolve()
     out_obj = {
-        "what": "held-out ROC AUC of chapter 9b's linear probe (item embedding -> LastFM tags) on the item "
+        "what": "held-out ROC AUC of chapter 12's linear probe (item embedding -> LastFM tags) on the item "
                 "tables pre-trained by the LastFM ablation (one seed, 20 pre-training epochs), never fine-tuned",
         "dataset": DATASET,
         "dataset_checksums": {k: v["sha256"] for k, v in ds.files.items()},

@@ -1,4 +1,4 @@
-"""The measurements of chapter 4 (s3rec_lite.book.attention_lab) and their figures (plots.attention_plots)."""
+"""The measurements of chapter 6 (s3rec_lite.book.attention_lab) and their figures (plots.attention_plots)."""
 import math
 
 import matplotlib

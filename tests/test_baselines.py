@@ -298,4 +298,4 @@ def test_other_models_runs_into_the_store_and_plots(tmp_path):
     assert list(df.pretrained) == [False, True] and set(df.model) == {"GRU4Rec"}
     fig = plot_other_models("tiny", tmp_path / "results")
     ax = fig.axes[0]
-    assert ax.get_ylabel() == "test NDCG@10" and "Fig. 3" in fig._suptitle.get_text()
+    assert ax.get_ylabel() == "test NDCG@10" and "applied to other models" in fig._suptitle.get_text()

@@ -48,7 +48,7 @@ def test_registry_signature_and_declared_runs():
     fig5 = ex.pretrain_epochs("paper", ["Beauty"], [1])
     assert [r.from_pretrain[1] for r in fig5[1:]] == list(range(0, 101, 10))
     assert all(r.depends_on == fig5[0].key for r in fig5[1:]) and fig5[0].save_every == 10
-    # chapter 10's sweep: 24 points (the paper's, 7 more mask ratios, 4 more values of each weight), each
+    # chapter 13's sweep: 24 points (the paper's, 7 more mask ratios, 4 more values of each weight), each
     # pre-trained once and fine-tuned with every seed
     sweep = ex.sweep("official", None, [1, 2, 3])
     assert len(sweep) == 24 * 3 and sum(r.from_pretrain is None for r in sweep) == 24

@@ -1,4 +1,4 @@
-"""scripts/probe_objectives.py (chapter 9b's probe on the ablation's checkpoints) and the JSON it stored."""
+"""scripts/probe_objectives.py (chapter 12's probe on the ablation's checkpoints) and the JSON it stored."""
 from __future__ import annotations
 
 import inspect
@@ -34,7 +34,7 @@ def test_the_stored_probe_has_every_variant_with_provenance():
     assert re.fullmatch(r"[0-9a-f]{64}", data["script"]["sha256"]) and data["script"]["path"] == "scripts/probe_objectives.py"
     k = len(data["attributes"])
     assert k == 20 and len(data["attribute_names"]) == k
-    # the settings are those chapter 9b's probe uses (the defaults of probe_auc)
+    # the settings are those chapter 12's probe uses (the defaults of probe_auc)
     from s3rec_lite.book import representations as R
 
     defaults = inspect.signature(R.probe_auc).parameters

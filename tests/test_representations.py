@@ -1,4 +1,4 @@
-"""The representation probes of the book's chapter 9b (s3rec_lite.book.representations)."""
+"""The representation probes of the book's chapter 12 (s3rec_lite.book.representations)."""
 import matplotlib
 
 matplotlib.use("Agg")

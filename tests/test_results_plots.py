@@ -100,7 +100,7 @@ def test_provenance_table_skips_what_is_not_stored(tmp_path):
     assert plots.provenance_table(["ablation"], "paper", tmp_path).empty
 
 
-def test_chapter16_figures_keep_every_series_visible():
+def test_chapter21_figures_keep_every_series_visible():
     shares = pd.DataFrame({"aap": [0.4, 0.2], "mip": [0.01, 0.1], "map": [0.58, 0.6], "sp": [0.01, 0.1]},
                           index=["official", "paper"])
     fig = plots.plot_loss_shares(shares)

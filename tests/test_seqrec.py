@@ -1,4 +1,4 @@
-"""Helpers of chapters 4a and 17 (s3rec_lite.book.seqrec): stored runs by model, rankings of models, Kendall's
+"""Helpers of chapters 3 and 22 (s3rec_lite.book.seqrec): stored runs by model, rankings of models, Kendall's
 tau, swapped pairs, and the probability that a sampled metric counts a hit at a given full rank."""
 import json
 import math

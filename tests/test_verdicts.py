@@ -1,4 +1,4 @@
-"""The verdicts of chapters 12-14 (s3rec_lite/book/verdicts.py) on made-up runs whose answer is known."""
+"""The verdicts of chapters 16, 18 and 19 (s3rec_lite/book/verdicts.py) on made-up runs whose answer is known."""
 import math
 
 import pandas as pd

@@ -2,6 +2,6 @@
 
 ``plots`` (figures in one style), ``widgets`` (the interactive explorers), ``explain`` (small instrumented runs
 for the chapters), ``checks`` (the assignments' specific checks), ``grader`` (releasing and grading the
-assignments), ``infonce_demo`` (chapter 3's estimator demo), ``modes`` (S3REC_MODE). They import the core
+assignments), ``infonce_demo`` (chapter 7's estimator demo), ``modes`` (S3REC_MODE). They import the core
 (:mod:`s3rec_lite`); the core never imports them.
 """

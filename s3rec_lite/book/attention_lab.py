@@ -1,4 +1,4 @@
-"""Self-attention taken apart on a trained model: the measurements of chapter 4.
+"""Self-attention taken apart on a trained model: the measurements of chapter 6 (and the released checkpoint that chapter 4 loads).
 
 Each function measures one component of the encoder (Section 4.2 of the paper) on a real model, most often
 the authors' released LastFM checkpoint (:func:`released_model`) or that checkpoint briefly fine-tuned:

@@ -3,7 +3,7 @@
 Nothing here trains a real model: these functions open the model up (attention weights), build one
 pre-training batch for a chosen user (to draw what is masked or sampled), run a few pre-training steps
 with a chosen subset of objectives (to show a loss falling), and run tiny pre-train + fine-tune
-comparisons (chapter 16). They call the package's own code (``model``, ``batches``, ``train``); no
+comparisons (chapter 21). They call the package's own code (``model``, ``batches``, ``train``); no
 equation is re-implemented here except the explicit attention probabilities of Eq. 6, recomputed
 from the model's own weights so that they can be drawn.
 """
@@ -96,7 +96,7 @@ def pretrain_steps(model: S3RecModel, ds: SequenceDataset, cfg: Config, steps: i
 
 
 # ------------------------------------------------------------------------------------------------
-# Tiny pre-train + fine-tune comparisons (chapter 16)
+# Tiny pre-train + fine-tune comparisons (chapter 21)
 # ------------------------------------------------------------------------------------------------
 def tiny_run(ds: SequenceDataset, cfg: Config, pretrain_steps_n: int, finetune_epochs: int,
              objectives=None) -> dict:

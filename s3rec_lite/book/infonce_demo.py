@@ -1,4 +1,4 @@
-"""InfoNCE on a problem whose mutual information is known: correlated Gaussians (book chapter 3).
+"""InfoNCE on a problem whose mutual information is known: correlated Gaussians (book chapter 7).
 
 Setting: ``x, y`` in R^dim, each coordinate pair ``(x_j, y_j)`` standard normal with correlation ``rho``, the
 pairs independent. The true mutual information is ``I(X; Y) = -dim/2 * log(1 - rho^2)`` nats.

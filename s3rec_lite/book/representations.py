@@ -1,4 +1,4 @@
-"""What pre-training does to item embeddings (the book's chapter 9b): attributes, projections, linear probes.
+"""What pre-training does to item embeddings (the book's chapter 12): attributes, projections, linear probes.
 
 A *linear probe* asks how much of an item's attributes (LastFM: its tags) a linear map can read from the
 item's embedding alone: one logistic regression per tag, all trained at once as one multi-label linear layer

@@ -1,7 +1,7 @@
-"""Helpers of chapter 4a (sequential recommendation before S3-Rec) and chapter 17 (after S3-Rec).
+"""Helpers of chapter 3 (sequential recommendation before S3-Rec) and chapter 22 (after S3-Rec).
 
-Chapter 4a trains GRU4Rec and SASRec for a few epochs and reads the stored paper-scale runs of the baselines;
-chapter 17 compares the ranking of the stored models under sampled metrics (99 negatives) and under a full
+Chapter 3 trains GRU4Rec and SASRec for a few epochs and reads the stored paper-scale runs of the baselines;
+chapter 22 compares the ranking of the stored models under sampled metrics (99 negatives) and under a full
 ranking (Krichene and Rendle, KDD 2020). Everything here is a small pure function over stored run records
 (the JSON files of ``results/<preset>/<experiment>/``, read with :func:`s3rec_lite.experiments.load_results`)
 or over plain numbers, plus the chapters' figures.

@@ -1,12 +1,12 @@
 """Interactive widgets of the book, built in the package so that they are tested without a browser.
 
-``PretrainExplorer`` (chapter 10): sliders for the mask ratio and the four loss weights (AAP, MIP, MAP, SP),
+``PretrainExplorer`` (chapter 13): sliders for the mask ratio and the four loss weights (AAP, MIP, MAP, SP),
 and a Run button that re-runs a tiny pre-training + fine-tuning (:func:`run_tiny_experiment`) and redraws.
 ``PretrainExplorer`` is an ``ipywidgets.VBox``; ``run()`` (the callback behind the button) can be called
 directly, and leaves its numbers in ``.result`` and its figure in ``.figure``. On the book's static pages its
 sliders render (their state is saved with the page) but nothing re-runs: that needs a live kernel (Colab).
 
-``FigureSwitcher`` (chapter 3's ``infonce_switcher``: the number of negatives in the InfoNCE estimate) works
+``FigureSwitcher`` (chapter 7's ``infonce_switcher``: the number of negatives in the InfoNCE estimate) works
 without a kernel: every state is rendered in advance and a slider switches between the pictures.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ TINY_DATA = dict(num_users=150, num_items=150, min_len=8, max_len=20, seed=0)
 def tiny_config(mask_ratio: float = 0.2, weights: dict | None = None, seed: int = 0, **overrides):
     """The configuration of the widget's runs: the paper's model and objectives, shrunk to run in seconds on
     a CPU: d = 32, windows of 10 items, dropout 0.2, 5 pre-training epochs at learning rate 1e-4 (at this
-    scale 1e-3 drives the embeddings into a state fine-tuning does not recover from; chapter 10's
+    scale 1e-3 drives the embeddings into a state fine-tuning does not recover from; chapter 13's
     exercises), at most 30 fine-tuning epochs with patience 5."""
     kw = dict(max_len=10, hidden_size=32, hidden_dropout=0.2, attention_dropout=0.2, pretrain_epochs=5,
               pretrain_lr=1e-4, finetune_epochs=30, patience=5, pretrain_batch_size=128, finetune_batch_size=64,
@@ -102,7 +102,7 @@ def _show(output: W.Output, fig) -> None:
 
 
 class PretrainExplorer(W.VBox):
-    """Chapter 10: sliders for the mask ratio and the loss weights, a Run button, the resulting figure."""
+    """Chapter 13: sliders for the mask ratio and the loss weights, a Run button, the resulting figure."""
 
     def __init__(self, initial: dict | None = None, run_fn=run_tiny_experiment, **run_kwargs):
         style = {"description_width": "90px"}
@@ -206,14 +206,14 @@ class FigureSwitcher:
         return f"FigureSwitcher({self.label}: {', '.join(self.states)}; showing {self.value})"
 
 
-#: The numbers of negatives chapter 3's switcher offers.
+#: The numbers of negatives chapter 7's switcher offers.
 INFONCE_NEGATIVES = (1, 3, 7, 15, 31, 63, 127, 255, 511, 1023)
 
 
 def infonce_switcher(negatives=INFONCE_NEGATIVES, value: int = 15, dim: int = 4, n: int = 1024, seed: int = 0,
                      rhos=(0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98),
                      element_id: str = "ch03-infonce-switcher") -> tuple[FigureSwitcher, dict]:
-    """Chapter 3: the InfoNCE estimate (optimal critic) against the true MI, one figure per number of
+    """Chapter 7: the InfoNCE estimate (optimal critic) against the true MI, one figure per number of
     negatives K, all on the same axes. Returns the switcher and the sweep it was drawn from
     (:func:`infonce_demo.infonce_sweep`, ``estimate`` [len(negatives), len(rhos)])."""
     from .infonce_demo import infonce_sweep
@@ -234,7 +234,7 @@ def infonce_switcher(negatives=INFONCE_NEGATIVES, value: int = 15, dim: int = 4,
 
 
 # ------------------------------------------------------------------------------------------------
-# Chapter 10's explorer on a static page: the stored grid of the ``explorer`` experiment
+# Chapter 13's explorer on a static page: the stored grid of the ``explorer`` experiment
 # ------------------------------------------------------------------------------------------------
 #: The knobs of the explorer, in slider order, and how each is labelled.
 EXPLORER_LABELS = {"mask_ratio": "mask ratio p", "aap": "λ AAP", "mip": "λ MIP", "map": "λ MAP", "sp": "λ SP"}
@@ -391,7 +391,7 @@ class SweepSwitcher(FigureSwitcher):
 
 
 def explorer_switcher(results: list[dict], which: str = "test", element_id: str = "ch10-explorer-switcher"):
-    """Chapter 10's explorer without a kernel: one pre-rendered figure per stored point of the ``explorer``
+    """Chapter 13's explorer without a kernel: one pre-rendered figure per stored point of the ``explorer``
     grid (:func:`plot_explorer_state`), a slider per knob. Returns the switcher and the frame it was drawn
     from (:func:`explorer_frame`)."""
     from ..experiments import explorer_defaults
@@ -419,7 +419,7 @@ def explorer_switcher(results: list[dict], which: str = "test", element_id: str 
 
 
 # ------------------------------------------------------------------------------------------------
-# Chapter 12's loss-weight sliders on a static page: the stored LastFM ablation runs
+# Chapter 16's loss-weight sliders on a static page: the stored LastFM ablation runs
 # ------------------------------------------------------------------------------------------------
 #: The ablation's objectives, in slider order, and their slider labels.
 ABLATION_LABELS = {"aap": "λ AAP", "mip": "λ MIP", "map": "λ MAP", "sp": "λ SP"}
@@ -457,7 +457,7 @@ def plot_weight_state(frame, removed: str | None, metric: str = "NDCG@10"):
 
 
 def weight_switcher(frame, weights: dict, metric: str = "NDCG@10", element_id: str = "ch12-weights-switcher"):
-    """Chapter 12's loss-weight sliders without a kernel: one slider per objective, at its paper weight or 0,
+    """Chapter 16's loss-weight sliders without a kernel: one slider per objective, at its paper weight or 0,
     each position showing the stored run of that setting (:func:`plot_weight_state`). ``frame``: one row per
     stored variant ("full", "no-aap", ...); ``weights``: the paper's weights. Only one weight is at 0 at a
     time: the ablation removes one objective per run, so moving a slider puts the others back."""

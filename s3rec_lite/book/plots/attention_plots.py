@@ -1,4 +1,4 @@
-"""Figures of chapter 4, self-attention taken apart (the numbers come from :mod:`s3rec_lite.book.attention_lab`).
+"""Figures of chapter 6, inside the released model (the numbers come from :mod:`s3rec_lite.book.attention_lab`).
 
 Every function takes measured numbers (arrays, tensors, DataFrames, dicts) and returns a matplotlib ``Figure`` at
 most 7 inches wide with fonts of at least 9 points; nothing here computes a result.

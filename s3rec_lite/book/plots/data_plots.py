@@ -1,4 +1,4 @@
-"""Figures about data, evaluation, mutual information and the book itself (chapters 1, 2, 3 and 10).
+"""Figures about data, evaluation, mutual information and the book itself (chapters 1, 2, 7 and 13).
 
 Every function returns a matplotlib ``Figure`` with labelled axes; the numbers come from the caller (a
 dataset, a results dict, a sweep from :mod:`s3rec_lite.infonce_demo`), never from inside the plot.
@@ -141,7 +141,7 @@ def plot_item_popularity(counts, name: str = ""):
 
 
 # ------------------------------------------------------------------------------------------------
-# Chapter 3: InfoNCE on correlated Gaussians
+# Chapter 7: InfoNCE on correlated Gaussians
 # ------------------------------------------------------------------------------------------------
 def plot_infonce_sweep(sweep: dict, ylim: tuple[float, float] | None = None, title: str | None = None):
     """InfoNCE estimates vs correlation for several numbers of negatives, the true MI and each log N ceiling
@@ -199,12 +199,16 @@ def plot_infonce_negatives(sweep: dict, ax=None):
 # Chapter 1: the map of the book
 # ------------------------------------------------------------------------------------------------
 BOOK_PARTS = [
-    ("Foundations", ["1 Welcome", "2 Data &\nevaluation", "3 Mutual\ninformation", "4 Self-\nattention", "5 Base\nmodel"]),
-    ("The four\nobjectives", ["6 AAP", "7 MIP", "8 MAP", "9 SP"]),
-    ("Putting it\ntogether", ["10 Pre-train,\nfine-tune", "10b From\nscratch"]),
-    ("Results", ["11 Table 2", "12 Ablation", "13 Sparsity", "14 Pre-train\nepochs", "15 Conver-\ngence"]),
-    ("Beyond\nthe paper", ["16 Paper\nvs code"]),
+    ("Foundations", ["1 Welcome", "2 Data &\nevaluation", "3 Sequential\nrecomm.", "4 Self-\nattention",
+                     "5 Base\nmodel", "6 Released\nmodel"]),
+    ("Mutual info.\n& objectives", ["7 Mutual\ninformation", "8 AAP", "9 MIP", "10 MAP", "11 SP",
+                                     "12 Represen-\ntations"]),
+    ("Putting it\ntogether", ["13 Pre-train,\nfine-tune", "14 From\nscratch"]),
+    ("Results", ["15 Table 2", "16 Ablation", "17 Other\nmodels", "18 Sparsity", "19 Pre-train\nepochs",
+                 "20 Conver-\ngence"]),
+    ("Beyond\nthe paper", ["21 Paper\nvs code", "22 After\nS3-Rec", "23 Closing"]),
     ("Course", ["Teacher's\nguide", "A1-A5\nassignments"]),
+    ("Appendix", ["Notation", "Glossary"]),
 ]
 
 
@@ -212,21 +216,21 @@ def plot_book_map():
     """The chapters as boxes in reading order, grouped by part."""
     import matplotlib.patches as mpatches
 
-    fig, ax = _fig(figsize=(7.0, 4.6))
+    fig, ax = _fig(figsize=(8.0, 5.2))
     from .style import COLORS
 
-    x0, width, gap = 0.0, 1.4, 0.15
+    x0, width, gap = 0.0, 1.3, 0.12
     for p, (part, chapters) in enumerate(BOOK_PARTS):
         x = x0 + p * (width + gap)
         c = COLORS[p % len(COLORS)]
         ax.text(x + width / 2, 5.4, part, ha="center", va="bottom", fontsize=9, weight="bold", color=c)
         for j, ch in enumerate(chapters):
             y = 4.9 - j * 1.0
-            ax.add_patch(mpatches.FancyBboxPatch((x, y - 0.35), width, 0.7, boxstyle="round,pad=0.03",
+            ax.add_patch(mpatches.FancyBboxPatch((x, y - 0.38), width, 0.76, boxstyle="round,pad=0.03",
                                                  fc=c, ec=c, alpha=0.18))
-            ax.text(x + width / 2, y, ch, ha="center", va="center", fontsize=9, linespacing=1.0)
+            ax.text(x + width / 2, y, ch, ha="center", va="center", fontsize=8, linespacing=1.0)
     ax.set_xlim(-0.1, len(BOOK_PARTS) * (width + gap))
-    ax.set_ylim(0.3, 6.1)
+    ax.set_ylim(-0.7, 6.1)
     ax.set_xlabel("reading order: left to right, top to bottom")
     ax.set_ylabel("chapters of each part")
     ax.set_xticks([])
@@ -237,7 +241,7 @@ def plot_book_map():
 
 
 # ------------------------------------------------------------------------------------------------
-# Chapter 10: pre-train, then fine-tune
+# Chapter 13: pre-train, then fine-tune
 # ------------------------------------------------------------------------------------------------
 def plot_pretrain_history(history, ax=None):
     """Each objective's (unweighted) pre-training loss per epoch, normalised by its first epoch."""

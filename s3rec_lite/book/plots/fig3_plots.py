@@ -61,7 +61,7 @@ def how_pretrained(model: str) -> str:
 
 def other_models_seeds(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
     """One row per stored run: dataset, model (the base name), pretrained, seed, device, the test ``metric``,
-    the best fine-tuning epoch, the best validation NDCG@10 of any epoch and whether it rose above chapter 15's
+    the best fine-tuning epoch, the best validation NDCG@10 of any epoch and whether it rose above chapter 20's
     plateau level (``left_plateau``: above :data:`~.paper_results.PLATEAU_ESCAPE`)."""
     runs = _load(preset, results_root)
     base_of = {m: base for base, pre in _pairs() for m in (base, pre)}
@@ -71,12 +71,12 @@ def other_models_seeds(preset: str = "tiny", results_root=None, metric: str = "N
             for r in runs if r.get("test")]
     df = pd.DataFrame(rows, columns=["dataset", "model", "pretrained", "seed", "device", metric, "best_epoch",
                                      "best_valid_NDCG@10"])
-    df["left_plateau"] = df["best_valid_NDCG@10"] > PLATEAU_ESCAPE  # chapter 15's definition
+    df["left_plateau"] = df["best_valid_NDCG@10"] > PLATEAU_ESCAPE  # chapter 20's definition
     return df
 
 
 def _best_valid(run: dict) -> float:
-    """The best validation NDCG@10 over a run's fine-tuning epochs (as chapter 15 reads the plateau)."""
+    """The best validation NDCG@10 over a run's fine-tuning epochs (as chapter 20 reads the plateau)."""
     history = [h["valid_NDCG@10"] for h in run.get("history") or [] if "valid_NDCG@10" in h]
     return max(history) if history else (run.get("valid") or {}).get("NDCG@10", np.nan)
 
@@ -234,7 +234,7 @@ def plot_other_models(preset: str = "tiny", results_root=None, metric: str = "ND
         ax.set_title(d)
         ax.set_xlabel("model")
         ax.set_ylabel(f"test {metric}")
-    _legend_below(fig, axes, title=f"Fig. 3: the S3-Rec objectives applied to other models\n"
+    _legend_below(fig, axes, title=f"The S3-Rec objectives applied to other models\n"
                                    f"({results_label(runs, preset)}; in each bar: the device that made it)")
     handles = [Patch(facecolor="0.55", alpha=0.45, edgecolor="black", label="from scratch"),
                Patch(facecolor="0.35", edgecolor="black", label="pre-trained with the S3-Rec objectives")]

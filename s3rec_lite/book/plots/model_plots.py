@@ -1,4 +1,4 @@
-"""Figures about the model and the objectives (chapters 4-9 and 16 of the book).
+"""Figures about the model and the objectives (chapters 4, 5, 8-11 and 21 of the book).
 
 Every function returns a matplotlib ``Figure`` with labelled axes and a title. Inputs are plain arrays
 or tensors (converted with numpy), so the functions can be tested on small made-up inputs.

@@ -1,5 +1,5 @@
 """The paper-scale runs in the results chapters: a compact Table 2 per dataset (mean and standard deviation
-over seeds beside the published numbers) and the SASRec plateau (chapter 15)."""
+over seeds beside the published numbers) and the SASRec plateau (chapter 20)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

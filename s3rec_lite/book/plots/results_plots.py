@@ -238,7 +238,7 @@ def plot_table2(preset: str = "tiny", results_root=None, metric: str = "NDCG@10"
         ax.set_title(reference.short(d))
         ax.set_xlabel("model")
         ax.set_ylabel(f"test {metric} (99 sampled negatives)")
-    _legend_below(fig, axes, title=f"Table 2, {metric} ({results_label(runs, preset)})")
+    _legend_below(fig, axes, title=f"Test {metric} of every model, ours beside the published numbers ({results_label(runs, preset)})")
     return fig
 
 
@@ -308,7 +308,7 @@ def plot_ablation(preset: str = "tiny", results_root=None, metric: str = "NDCG@1
         ax.set_title(reference.short(d))
         ax.set_xlabel("objective removed")
         ax.set_ylabel(f"test {metric}")
-    _legend_below(fig, axes, title=f"Fig. 2: ablation ({results_label(runs, preset)})")
+    _legend_below(fig, axes, title=f"Ablation: S3-Rec with each objective removed ({results_label(runs, preset)})")
     return fig
 
 
@@ -355,7 +355,7 @@ def plot_sparsity(preset: str = "tiny", results_root=None, metric: str = "NDCG@1
         ax.set_xlabel("training data kept (%)")
         ax.set_ylabel(f"test {metric}")
         ax.set_xticks([20, 40, 60, 80, 100])
-    _legend_below(fig, axes, ncol=2, title=f"Fig. 4: less training data ({results_label(runs, preset)})")
+    _legend_below(fig, axes, ncol=2, title=f"Less training data ({results_label(runs, preset)})")
     return fig
 
 
@@ -399,7 +399,7 @@ def plot_pretrain_epochs(preset: str = "tiny", results_root=None, metric: str = 
         ax.set_title(reference.short(d))
         ax.set_xlabel("pre-training epochs before fine-tuning")
         ax.set_ylabel(f"test {metric}")
-    _legend_below(fig, axes, ncol=2, title=f"Fig. 5: how long to pre-train ({results_label(runs, preset)})")
+    _legend_below(fig, axes, ncol=2, title=f"How long to pre-train ({results_label(runs, preset)})")
     return fig
 
 
@@ -457,12 +457,12 @@ def plot_convergence(preset: str = "tiny", results_root=None, metric: str = "NDC
         ax.set_title(reference.short(d))
         ax.set_xlabel("fine-tuning epoch")
         ax.set_ylabel(f"validation {metric}")
-    _legend_below(fig, axes, title=f"Fig. 6: convergence of fine-tuning ({results_label(runs, preset)})")
+    _legend_below(fig, axes, title=f"Convergence of fine-tuning ({results_label(runs, preset)})")
     return fig
 
 
 # ------------------------------------------------------------------------------------------------
-# Chapter 16: live tiny measurements (not the store)
+# Chapter 21: live tiny measurements (not the store)
 # ------------------------------------------------------------------------------------------------
 def plot_loss_shares(shares: pd.DataFrame, title: str = "Share of each objective in the weighted pre-training loss"):
     """Horizontal stacked bars, one per row of ``shares`` (index: a setting, columns: objectives, each row
@@ -520,7 +520,7 @@ def plot_seed_comparison(rows, metric: str = "test_NDCG@10", key: str = "setting
 
 
 # ------------------------------------------------------------------------------------------------
-# bf16: the opt-in bfloat16 paths against fp32 (chapter 14)
+# bf16: the opt-in bfloat16 paths against fp32 (chapter 19)
 # ------------------------------------------------------------------------------------------------
 def bf16_pairs(preset: str = "official", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
     """One row per ``bf16`` run with an fp32 counterpart of the same dataset, seed and starting point: our
