@@ -1,0 +1,86 @@
+"""Packed fine-tuning steps with the plain and the fused Adam, side by side, and where a step's time goes.
+
+    python benchmarks/finetune_step.py --dataset Beauty --threads 1 --steps 30 --repeats 3 [--profile]
+
+Builds the official preset's S3-Rec on the dataset (from its initialisation), then times ``--steps`` fine-tuning
+steps of batch 256 (the loop of ``s3rec_lite.train.finetune``: ``packed_finetuning`` on) with ``fused_adam_cpu``
+off and on, alternating, ``--repeats`` times, each from the same initialisation and batches; prints ms per step and
+the largest difference between the two runs' losses. ``--profile``: also the operators by self time of one run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from s3rec_lite.batches import sample_excluding  # noqa: E402
+from s3rec_lite.config import preset  # noqa: E402
+from s3rec_lite.fast import adam, next_item_loss  # noqa: E402
+from s3rec_lite.pipeline import prepare_dataset  # noqa: E402
+from s3rec_lite.zoo import build_model  # noqa: E402
+
+
+def run_steps(ds, split, cfg, fused: bool, steps: int, batch: int = 256) -> tuple[float, list[float]]:
+    """ms per step and the losses of ``steps`` packed fine-tuning steps from a fixed initialisation."""
+    train_x, train_y = torch.as_tensor(split.train_inputs), torch.as_tensor(split.train_targets)  # [U, L]
+    user_items = torch.as_tensor(split.user_items)[torch.as_tensor(split.train_users)]
+    torch.manual_seed(0)
+    model = build_model("S3-Rec", cfg, ds)
+    opt = adam(model, cfg.finetune_lr, cfg.replace(fused_adam_cpu=fused), torch.device("cpu"))
+    order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))
+    model.train()
+    losses, t0 = [], time.perf_counter()
+    n_batches = max(len(train_x) // batch, 1)
+    for step in range(steps):
+        lo = (step % n_batches) * batch  # whole batches, cycling through the epoch
+        idx = order[lo:lo + batch]
+        x, y = train_x[idx], train_y[idx]  # [b, L]
+        neg = sample_excluding(user_items[idx], ds.mask_id, (x.shape[1],))  # [b, L]
+        loss = next_item_loss(model, x, y, neg, cfg.objective_variant, packed=True)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return (time.perf_counter() - t0) / steps * 1e3, losses
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", default="Beauty")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--profile", action="store_true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cfg = preset("official", packed_finetuning=True, progress=False)
+    ds = prepare_dataset(args.dataset, cfg)
+    split = ds.split(cfg.max_len)
+    run_steps(ds, split, cfg, False, 3)  # warm-up
+    times: dict[bool, list[float]] = {False: [], True: []}
+    losses = {}
+    for _ in range(args.repeats):
+        for fused in (False, True):
+            ms, losses[fused] = run_steps(ds, split, cfg, fused, args.steps)
+            times[fused].append(ms)
+    print(f"{args.dataset}, {args.threads} thread(s), {args.steps} packed fine-tuning steps of batch 256:")
+    for fused in (False, True):
+        print(f"  fused_adam_cpu={str(fused).lower():5}  ms/step: {' / '.join(f'{t:.1f}' for t in times[fused])}")
+    diff = max(abs(a - b) for a, b in zip(losses[False], losses[True]))
+    print(f"  largest |loss difference| over {args.steps} steps: {diff:.2e}")
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            run_steps(ds, split, cfg, False, args.steps)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
