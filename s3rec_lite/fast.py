@@ -44,7 +44,7 @@ flag                    what it does
                         it is slower than the default flags: use it on a GPU.
 ======================  ======================================================================================
 
-``Config(fast=False)`` (``--no-fast``) turns the first four off: the plain reference path. ``fast`` does not
+``Config().replace(fast=False)`` (``--no-fast``) turns the first four off: the plain reference path. ``fast`` does not
 switch the opt-in flags: the packed ones give the same numbers in fp32 but not bit for bit (sums run in another
 order), the others other numbers, so they stay off unless asked for, and stored results re-run bit for bit.
 
