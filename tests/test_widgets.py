@@ -33,6 +33,7 @@ def test_infonce_switcher_renders_every_state_for_a_static_page():
     shown = [chunk for chunk in page.split("<img ")[1:] if "display:none" not in chunk]
     assert len(shown) == 1 and shown[0].startswith('data-state="15"')  # one picture visible: the initial K
     assert "oninput=" in page and "<script" not in page  # switches without a kernel and without a script tag
+    assert f'<output style="{widgets.FigureSwitcher.READOUT_STYLE}">15</output>' in page  # a fixed-width readout
 
 
 def test_figure_switcher_rejects_bad_input():
@@ -182,8 +183,12 @@ def test_weight_switcher_shows_each_stored_ablation_setting():
     assert sw.knobs == ["aap", "mip", "map", "sp"] and len(sw.states) == 8
     page = sw._repr_html_()
     assert 'id="ch12-weights-switcher"' in page and 'data-current="aap=0.2"' in page
-    assert page.count('type="range"') == 4 and 'data-values="0.2,0"' in page  # paper weight, then 0
-    assert 'data-knob="aap" data-default="0"' in page  # each slider starts at the paper's weight
+    assert page.count('type="range"') == 4 and 'data-values="0,0.2"' in page  # left to right: 0, the paper's weight
+    assert 'data-knob="aap" data-default="1"' in page  # each slider starts at the paper's weight (its right end)
+    assert 'data-knob="mip" data-default="1" data-values="0,1"' in page
+    # names and readouts have fixed widths: the rows are equally wide, so the tracks line up in a centred figure
+    assert page.count(widgets.SweepSwitcher.LABEL_STYLE) == 4 and page.count(widgets.SweepSwitcher.READOUT_STYLE) == 4
+    assert "width:" in widgets.SweepSwitcher.LABEL_STYLE and "width:" in widgets.SweepSwitcher.READOUT_STYLE
     alt = sw.alt["aap=0"]
     assert "λ AAP = 0" in alt and "0.303" in alt
     fig = widgets.plot_weight_state(frame, "aap")

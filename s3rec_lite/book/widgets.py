@@ -182,6 +182,10 @@ class FigureSwitcher:
             plt.close(fig)
             self.png[str(key)] = base64.b64encode(buf.getvalue()).decode("ascii")
 
+    #: The readout (``<output>``) has a fixed width, so the slider's track stays put when the value's text grows
+    #: ("1" to "1023"): the row sits in a centred figure, where a wider readout would shift everything before it.
+    READOUT_STYLE = "font-weight:bold;display:inline-block;width:4em;text-align:left"
+
     _JS = ("var r=this.closest('[data-s3rec-switcher]'),i=+this.value,m=r.querySelectorAll('img[data-state]');"
            "m.forEach(function(e,j){e.style.display=(j===i)?'':'none';});"
            "r.dataset.current=m[i].dataset.state;r.querySelector('output').textContent=m[i].dataset.state;")
@@ -200,7 +204,7 @@ class FigureSwitcher:
                 f'<label style="display:block;margin-bottom:0.4em">{q(self.label)} '
                 f'<input type="range" min="0" max="{len(self.states) - 1}" step="1" value="{i}" '
                 f'aria-label="{q(self.label)}" style="vertical-align:middle;width:16em" oninput="{q(self._JS)}"> '
-                f'<output style="font-weight:bold">{q(self.value)}</output></label>{images}</div>')
+                f'<output style="{self.READOUT_STYLE}">{q(self.value)}</output></label>{images}</div>')
 
     def __repr__(self) -> str:
         return f"FigureSwitcher({self.label}: {', '.join(self.states)}; showing {self.value})"
@@ -341,7 +345,8 @@ class SweepSwitcher(FigureSwitcher):
         if not figures:
             raise ValueError("SweepSwitcher needs at least one figure")
         self.knobs = list(figures)
-        self.values = {k: [float(v) for v in figures[k]] for k in self.knobs}
+        # every slider runs from its smallest value (left) to its largest (right), whatever the order given
+        self.values = {k: sorted(float(v) for v in figures[k]) for k in self.knobs}
         self.defaults = {k: float(defaults[k]) for k in self.knobs}
         for k in self.knobs:
             if self.defaults[k] not in self.values[k]:
@@ -355,6 +360,10 @@ class SweepSwitcher(FigureSwitcher):
     @staticmethod
     def state(knob: str, value) -> str:
         return f"{knob}={float(value):g}"
+
+    #: Every slider's name has the same fixed width (and its readout too, ``READOUT_STYLE``): the rows are equally
+    #: wide, so the tracks line up, also in a centred figure.
+    LABEL_STYLE = "display:inline-block;width:7.5em;text-align:left"
 
     _JS = ("var r=this.closest('[data-s3rec-switcher]'),k=this.dataset.knob,v=this.dataset.values.split(',')[+this.value];"
            "r.querySelectorAll('input[data-knob]').forEach(function(s){if(s!==this){s.value=s.dataset.default;"
@@ -374,11 +383,11 @@ class SweepSwitcher(FigureSwitcher):
             d = labels.index(f"{self.defaults[k]:g}")
             i = labels.index(current_value) if k == current_knob else d
             rows.append(
-                f'<label style="display:block;margin-bottom:0.2em"><span style="display:inline-block;width:7.5em">'
+                f'<label style="display:block;margin-bottom:0.2em"><span style="{self.LABEL_STYLE}">'
                 f'{q(self.labels[k])}</span> <input type="range" min="0" max="{len(labels) - 1}" step="1" '
                 f'value="{i}" data-knob="{q(k)}" data-default="{d}" data-values="{q(",".join(labels))}" '
                 f'aria-label="{q(self.labels[k])}" style="vertical-align:middle;width:12em" '
-                f'oninput="{q(self._JS)}"> <output style="font-weight:bold">{q(labels[i])}</output></label>')
+                f'oninput="{q(self._JS)}"> <output style="{self.READOUT_STYLE}">{q(labels[i])}</output></label>')
         images = "".join(
             f'<img data-state="{q(s)}" alt="{q(self.alt.get(s, s))}" '
             f'style="max-width:100%;{"" if s == self.value else "display:none"}" '
@@ -457,16 +466,16 @@ def plot_weight_state(frame, removed: str | None, metric: str = "NDCG@10"):
 
 
 def weight_switcher(frame, weights: dict, metric: str = "NDCG@10", element_id: str = "ch12-weights-switcher"):
-    """Chapter 16's loss-weight sliders without a kernel: one slider per objective, at its paper weight or 0,
-    each position showing the stored run of that setting (:func:`plot_weight_state`). ``frame``: one row per
-    stored variant ("full", "no-aap", ...); ``weights``: the paper's weights. Only one weight is at 0 at a
+    """Chapter 16's loss-weight sliders without a kernel: one slider per objective, from 0 (left end: the
+    objective removed) to its paper weight (right end, the default), each position showing the stored run of that
+    setting (:func:`plot_weight_state`). ``frame``: one row per stored variant ("full", "no-aap", ...); ``weights``: the paper's weights. Only one weight is at 0 at a
     time: the ablation removes one objective per run, so moving a slider puts the others back."""
     figures, alt = {}, {}
     for k in ABLATION_LABELS:
         if f"no-{k}" not in set(frame.variant):
             continue
         figures[k] = {}
-        for w in (float(weights[k]), 0.0):  # paper weight first: the default; 0 at the slider's right end
+        for w in (0.0, float(weights[k])):  # 0 at the slider's left end, the paper's weight (the default) at its right
             removed = None if w else k
             figures[k][w] = plot_weight_state(frame, removed, metric)
             value = float(frame.set_index("variant")[metric]["full" if removed is None else f"no-{k}"])
