@@ -195,3 +195,33 @@ def test_fig3_without_runs_says_how_to_make_them(tmp_path):
     assert plots.other_models_status("tiny", tmp_path).startswith("No `other_models` run is stored yet")
     with pytest.raises(S3RecError, match="experiment other_models --preset tiny"):
         plots.plot_other_models("tiny", tmp_path)
+
+
+def test_sasrec_plateau_figure_keeps_every_stopped_seed_visible(monkeypatch):
+    """Issue 24: the seeds that stopped on the plateau are drawn on top of the others (thicker, one line style
+    each, a cross where they stopped) and magnified in an inset, so none hides under the seeds that went on."""
+    from s3rec_lite.book.plots import paper_results
+
+    runs = [r for r in experiments.load_results("table2", "paper") if r["dataset"] == "LastFM" and r["model"] == "SASRec"]
+    if not runs:
+        pytest.skip("no stored paper-scale SASRec runs on LastFM")
+    monkeypatch.setattr(paper_results, "authors_curve", lambda *a, **k: None)  # no log file needed here
+    fig = plots.plot_sasrec_plateau("paper", "LastFM")
+    (ax,), insets = fig.axes, fig.axes[0].child_axes
+    assert len(insets) == 1  # the magnified epochs of the stopped seeds
+    stopped = [r for r in runs if max(h["valid_NDCG@10"] for h in r["history"]) <= plots.PLATEAU_ESCAPE]
+    assert stopped  # the stored runs have seeds that stopped on the plateau
+    for a in (ax, insets[0]):
+        lines = [ln for ln in a.get_lines() if len(ln.get_xdata()) > 1 and ln.get_linestyle() != "None"]
+        red = [ln for ln in lines if "stopped on the plateau" in ln.get_label()]
+        blue = [ln for ln in lines if "left the plateau" in ln.get_label()]
+        assert len(red) == len(stopped) and len(blue) == len(runs) - len(stopped)
+        assert len({ln.get_linestyle() for ln in red}) == len(red)  # one line style per stopped seed
+        assert min(ln.get_zorder() for ln in red) > max(ln.get_zorder() for ln in blue)  # on top
+        assert min(ln.get_linewidth() for ln in red) > max(ln.get_linewidth() for ln in blue)
+        crosses = [ln for ln in a.get_lines() if ln.get_marker() == "X"]
+        assert sorted(int(ln.get_xdata()[0]) for ln in crosses) == sorted(len(r["history"]) - 1 for r in stopped)
+    assert insets[0].get_xlim()[1] >= max(len(r["history"]) - 1 for r in stopped)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "where a run stopped on the plateau" in labels
+    plt.close(fig)

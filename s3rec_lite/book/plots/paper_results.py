@@ -86,27 +86,58 @@ def authors_curve(dataset: str = "LastFM", which: str = "log_sasrec") -> pd.Data
 
 
 def plot_sasrec_plateau(preset: str = "paper", dataset: str = "LastFM", results_root=None, experiment: str = "table2"):
-    """Validation NDCG@10 per fine-tuning epoch of every stored SASRec seed of ``experiment`` (red: stopped on
-    the plateau; blue: left it), the authors' log (black) and the plateau level (dotted)."""
+    """Validation NDCG@10 per fine-tuning epoch of every stored SASRec seed of ``experiment``, the authors' log
+    (black) and the plateau level (dotted). Every seed stays visible: the seeds that left the plateau (blue) are
+    thin lines underneath; each seed that stopped on it (red) is drawn on top, thicker, with its own line style
+    and a cross where it stopped, and an inset magnifies the epochs where they ran. A black dot marks the epoch
+    each run tested."""
     _style()
     runs = [r for r in _load(experiment, preset, results_root) if r["dataset"] == dataset and r["model"] == "SASRec"]
-    fig, ax = plt.subplots(figsize=(6.8, 3.6))
-    for r in sorted(runs, key=lambda r: r["seed"]):
-        y = [h["valid_NDCG@10"] for h in r["history"]]
-        left = max(y) > PLATEAU_ESCAPE
-        ax.plot(range(len(y)), y, lw=1.1, alpha=0.8, color=color("SASRec") if left else color("S3-Rec"),
-                label="ours: left the plateau" if left else "ours: stopped on it")
-        ax.plot(r["best_epoch"], y[r["best_epoch"]], "o", ms=3, color="black", label="epoch each run tested")
+    runs = sorted(runs, key=lambda r: r["seed"])
+    curves = {r["seed"]: [h["valid_NDCG@10"] for h in r["history"]] for r in runs}
+    stuck = [r for r in runs if max(curves[r["seed"]]) <= PLATEAU_ESCAPE]
+    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    inset = None
+    if stuck:  # the epochs where the stopped seeds ran, magnified in the empty lower right corner
+        last = max(len(curves[r["seed"]]) for r in stuck)
+        inset = ax.inset_axes([0.5, 0.08, 0.47, 0.5])
+    styles = ["-", "--", "-.", ":"]
     log = authors_curve(dataset)
-    if log is not None:
-        ax.plot(log.epoch, log["NDCG@10"], color="black", lw=2, label="authors' log (SASRec, seed 42)")
-    ax.axhline(PLATEAU_ESCAPE, ls=":", color="gray", lw=1, label=f"plateau level ({PLATEAU_ESCAPE})")
+    for a in [ax] + ([inset] if inset is not None else []):
+        for r in runs:
+            y = curves[r["seed"]]
+            if r in stuck:
+                continue
+            a.plot(range(len(y)), y, lw=0.9, alpha=0.55, color=color("SASRec"), zorder=2,
+                   label="ours: a seed that left the plateau")
+        if log is not None:
+            a.plot(log.epoch, log["NDCG@10"], color="black", lw=2, zorder=3, label="authors' log (SASRec, seed 42)")
+        for i, r in enumerate(stuck):
+            y = curves[r["seed"]]
+            a.plot(range(len(y)), y, lw=2.2, ls=styles[i % len(styles)], color=color("S3-Rec"), zorder=4,
+                   label=f"ours: seed {r['seed']}, stopped on the plateau")
+            a.plot(len(y) - 1, y[-1], "X", ms=8 if a is ax else 9, color=color("S3-Rec"), mec="black", mew=0.7,
+                   zorder=5, label="where a run stopped on the plateau")
+        for r in runs:
+            y = curves[r["seed"]]
+            a.plot(r["best_epoch"], y[r["best_epoch"]], "o", ms=3.5, color="black", zorder=6,
+                   label="epoch each run tested")
+        a.axhline(PLATEAU_ESCAPE, ls=":", color="gray", lw=1, label=f"plateau level ({PLATEAU_ESCAPE})")
+    if inset is not None:
+        window = [v for r in runs for v in curves[r["seed"]][5:last + 1]]
+        window += [] if log is None else list(log["NDCG@10"][(log.epoch >= 5) & (log.epoch <= last)])
+        inset.set_xlim(4.5, last + 0.5)
+        inset.set_ylim(min(window) - 0.005, max(window) + 0.005)
+        inset.set_title(f"epochs 5-{last}, magnified", fontsize=8)
+        inset.tick_params(labelsize=7)
+        inset.set_facecolor("white")
+        ax.indicate_inset_zoom(inset, edgecolor="gray")
     ax.set_xlabel("fine-tuning epoch")
     ax.set_ylabel("validation NDCG@10")
     patience = sorted({r["config"]["patience"] for r in runs})
     ax.set_title(f"SASRec on {dataset}, {len(runs)} seeds, patience {patience[0] if len(patience) == 1 else patience} "
                  f"({results_label(runs, preset)})")
-    _legend_below(fig, [ax], ncol=3)  # below the axes: it never covers a curve
+    _legend_below(fig, [ax], ncol=2)  # below the axes: it never covers a curve
     return fig
 
 

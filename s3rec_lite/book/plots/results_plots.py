@@ -453,7 +453,9 @@ def plot_convergence(preset: str = "tiny", results_root=None, metric: str = "NDC
         for m in present:
             log = reference.AUTHORS_LOG_BEAUTY.get(m) if d == "Beauty" and metric == "NDCG@10" else None
             if log:
-                ax.plot(list(log), list(log.values()), "x", color=_color(m), markersize=8, label=f"authors' log, {m}")
+                first = "first epoch" if len(log) == 1 else f"first {len(log)} epochs"
+                ax.plot(list(log), list(log.values()), "x", color=_color(m), markersize=8, zorder=5,
+                        label=f"authors' log, {m} ({first}, Beauty)")
         ax.set_title(reference.short(d))
         ax.set_xlabel("fine-tuning epoch")
         ax.set_ylabel(f"validation {metric}")
