@@ -1,6 +1,6 @@
 """Local Sphinx extension of the S3-Rec book (loaded by ``_config.yml``: ``sphinx.local_extensions``).
 
-Two fixes at the root, for every page:
+Three fixes at the root:
 
 1. **Test markers are not shown to readers.** Code cells carry nbval's comment lines (``# NBVAL_CHECK_OUTPUT``,
    ``# NBVAL_SKIP``, ``# NBVAL_IGNORE_OUTPUT``, ...) for ``pytest --nbval-lax``. They stay in the notebooks (so
@@ -11,6 +11,9 @@ Two fixes at the root, for every page:
    ``launch_buttons.thebe: false``; the build adds it twice, so every page threw
    ``Identifier 'THEBE_JS_URL' has already been declared``. With thebe off, sphinx-thebe's script hook is
    disconnected and neither script is written.
+3. **Search snippets without raw TeX.** The search page gets ``_static/s3rec_search.js`` (from
+   ``book/_static/``, listed in ``_config.yml``'s ``html_static_path``), which writes each formula of a fetched
+   page as plain text before Sphinx's search cuts its snippet (``\\(\\log(K + 1)\\)`` becomes ``log(K + 1)``).
 """
 from __future__ import annotations
 
@@ -61,7 +64,17 @@ def drop_thebe_scripts(app) -> None:
                 app.disconnect(listener.id)
 
 
+SEARCH_SCRIPT = "s3rec_search.js"
+
+
+def add_search_script(app, pagename, templatename, context, doctree) -> None:
+    """``html-page-context``: the snippet fix on the search page only (after searchtools.js: ``defer``)."""
+    if pagename == "search":
+        app.add_js_file(SEARCH_SCRIPT, defer="defer")
+
+
 def setup(app):
     app.connect("doctree-read", hide_nbval_markers)
+    app.connect("html-page-context", add_search_script)
     app.connect("builder-inited", drop_thebe_scripts)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
