@@ -1,7 +1,7 @@
 """A real browser on the built site (``_build/html``), offline.
 
 Serves ``_build/html`` on 127.0.0.1, blocks every request to any other host, and visits every page of the
-table of contents (``_toc.yml``, or ``$BOOK_TOC`` for a partial build) and the search and index pages with
+table of contents (``_toc.yml``, or ``$BOOK_TOC`` for a partial build) and the search page with
 Chromium (Debian's ``/usr/bin/chromium``, installed by ``scripts/install_browser.sh``, or ``$S3REC_CHROMIUM``)
 at 1280 x 900. A page fails on
 
@@ -32,6 +32,7 @@ import contextlib
 import functools
 import http.server
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -360,7 +361,7 @@ def browser():
 # ------------------------------------------------------------------------------------------------
 # The site
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("page_path", toc_pages() + ["search", "genindex"])
+@pytest.mark.parametrize("page_path", toc_pages() + ["search"])
 def test_page(page_path, server, browser):
     html_file = HTML / f"{page_path}.html"
     assert html_file.exists(), f"{html_file} was not built"
@@ -387,8 +388,8 @@ SWITCHERS = {"book/07_mutual_information": "#ch03-infonce-switcher",
 
 @pytest.mark.parametrize("page_path", [p for p in SWITCHERS if p in toc_pages()])
 def test_static_slider_switches_the_figure(page_path, server, browser):
-    """Moving each slider of the page's switcher (to its last value, then its first) shows exactly one figure,
-    the one of the new state, and the state changes (``data-current``)."""
+    """Moving each slider of the page's switcher to its far end, then back to the other end, shows exactly one
+    figure, the one of the new state, and the state changes (``data-current``)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
     page = context.new_page()
     try:
@@ -398,13 +399,123 @@ def test_static_slider_switches_the_figure(page_path, server, browser):
         sliders = root.locator("input[type=range]")
         assert sliders.count() >= 1
         for i in range(sliders.count()):
-            for end in ("max", "min"):
+            at_max = sliders.nth(i).evaluate("(el) => el.value === el.max")  # chapter 16's start at their right end
+            for end in (("min", "max") if at_max else ("max", "min")):
                 before = root.get_attribute("data-current")
                 sliders.nth(i).evaluate(f"(el) => {{ el.value = el.{end}; el.dispatchEvent(new Event('input')); }}")
                 after = root.get_attribute("data-current")
                 shown = root.locator("img[data-state]:visible")
                 assert shown.count() == 1 and shown.first.get_attribute("data-state") == after, (i, end, after)
                 assert after != before, f"slider {i} to its {end}: the state stayed {before}"
+    finally:
+        context.close()
+
+
+def _open(browser, url: str):
+    """A fresh context at the desktop size, only the site's own host reachable; returns (context, page)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    page = context.new_page()
+    host = urlparse(url).netloc
+    page.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).netloc == host else r.abort())
+    page.goto(url, wait_until="load", timeout=60_000)
+    return context, page
+
+
+def _set_slider(locator, end: str) -> None:
+    locator.evaluate(f"(el) => {{ el.value = el.{end}; el.dispatchEvent(new Event('input')); }}")
+
+
+@pytest.mark.skipif("book/16_ablation" not in toc_pages(), reason="chapter 16 is not in this table of contents")
+def test_ch16_weight_sliders_run_from_zero_to_the_paper_weight_and_line_up(server, browser):
+    """Issue 24: each loss-weight slider runs left to right from 0 (the objective removed) to the paper's weight
+    (where it starts), and the four tracks start at the same x (their names have one fixed width)."""
+    from s3rec_lite.config import PAPER_WEIGHTS
+
+    context, page = _open(browser, f"{server}/book/16_ablation.html")
+    try:
+        root = page.locator(SWITCHERS["book/16_ablation"])
+        sliders = root.locator("input[type=range][data-knob]")
+        assert sliders.count() == 4
+        lefts, widths = [], []
+        for i in range(sliders.count()):
+            s = sliders.nth(i)
+            knob = s.get_attribute("data-knob")
+            values = [float(v) for v in s.get_attribute("data-values").split(",")]
+            assert values == sorted(values) and values[0] == 0.0, (knob, values)
+            assert values[-1] == PAPER_WEIGHTS[knob] and int(s.input_value()) == len(values) - 1, knob  # starts right
+            box = s.bounding_box()
+            lefts.append(box["x"])
+            widths.append(box["width"])
+        for i in range(sliders.count()):
+            s = sliders.nth(i)
+            knob = s.get_attribute("data-knob")
+            _set_slider(s, "min")  # left end: the objective removed
+            assert root.get_attribute("data-current") == f"{knob}=0"
+            assert float(s.locator("xpath=following-sibling::output").inner_text()) == 0.0
+            _set_slider(s, "max")  # right end: the paper's weight
+            assert root.get_attribute("data-current") == f"{knob}={PAPER_WEIGHTS[knob]:g}"
+            lefts.append(s.bounding_box()["x"])  # and the tracks stay put while readouts change
+        assert max(lefts) - min(lefts) <= 1, f"the slider tracks start at different x: {lefts}"
+        assert max(widths) - min(widths) <= 1, f"the slider tracks have different widths: {widths}"
+    finally:
+        context.close()
+
+
+@pytest.mark.skipif("book/07_mutual_information" not in toc_pages(), reason="chapter 7 is not in this table of contents")
+def test_ch07_slider_track_stays_put_when_its_readout_changes(server, browser):
+    """Issue 24: the readout of the negatives slider ("1" ... "1023") has a fixed width, so its track does not
+    move (the row sits in a centred figure) when the value's text grows or shrinks."""
+    context, page = _open(browser, f"{server}/book/07_mutual_information.html")
+    try:
+        slider = page.locator(SWITCHERS["book/07_mutual_information"] + " input[type=range]")
+        assert slider.count() == 1
+        boxes = {"start": slider.bounding_box()}
+        for end in ("min", "max", "min"):
+            _set_slider(slider, end)
+            readout = page.locator(SWITCHERS["book/07_mutual_information"] + " output").inner_text()
+            boxes[f"{end} ({readout})"] = slider.bounding_box()
+        xs = [b["x"] for b in boxes.values()]
+        assert max(xs) - min(xs) <= 0.5, f"the track moved with its readout: {boxes}"
+    finally:
+        context.close()
+
+
+def test_no_link_to_an_empty_general_index():
+    """Issue 24: the book has no index entries, so no genindex page is built (``html_use_index: false``) and no
+    page links to one."""
+    _need((HTML / "index.html").exists(), f"no built site in {HTML} (bash scripts/test_book.sh)")
+    assert not (HTML / "genindex.html").exists(), "genindex.html is built (an empty index page)"
+    pages = [HTML / f"{p}.html" for p in toc_pages() + ["search", "index"]]  # (not stale pages of an older build)
+    linking = [str(p.relative_to(HTML)) for p in pages if p.exists() and "genindex" in p.read_text(encoding="utf-8")]
+    assert not linking, f"pages that link to genindex: {linking}"
+
+
+# TeX source in plain text: \( \) \[ \] delimiters, a $...$ pair holding a command, or a TeX command itself
+RAW_TEX = re.compile(r"\\[()\[\]]|\$[^$]*\\[a-zA-Z]+[^$]*\$|\\(?:log|frac|lambda|mathbb|mathrm|le|ge|sum|top|exp|cdot)(?![a-zA-Z])")
+
+
+def test_raw_tex_pattern_catches_tex():
+    for tex in (r"caps it at \(\log(K + 1)\)", r"caps it at $\log(K + 1)$", r"\[ I(X; Y) \]", r"weight \lambda"):
+        assert RAW_TEX.search(tex), tex
+    for text in ("caps it at log(K + 1)", "λ_AAP = 0.2", "costs $5 and $6"):
+        assert not RAW_TEX.search(text), text
+
+
+@pytest.mark.parametrize("query", ["InfoNCE", "log"])
+def test_search_snippets_show_no_raw_tex(query, server, browser):
+    """Issue 24: search results show each page's snippet with its formulas as text (``book/_static/s3rec_search.js``),
+    not as TeX source ("\\(\\log(K + 1)\\)")."""
+    context, page = _open(browser, f"{server}/search.html?q={query}")
+    try:
+        page.wait_for_function("() => /Search finished/.test(document.body.innerText)", timeout=60_000)
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        page.wait_for_timeout(500)
+        results = page.locator("#search-results li").count()
+        snippets = page.locator("#search-results p.context").all_inner_texts()
+        assert results > 0 and len(snippets) > 0, f"no search results for {query!r}"
+        raw = [s for s in snippets if RAW_TEX.search(s)]
+        assert not raw, f"{len(raw)} of {len(snippets)} snippets show raw TeX: {raw[:3]}"
+        assert page.evaluate(r"() => S3RecSearch.texToText('\\(\\log(K + 1)\\)')") == "log(K + 1)"
     finally:
         context.close()
 
