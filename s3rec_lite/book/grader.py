@@ -240,7 +240,7 @@ def _scores(root: Path, assignment: str, student: str) -> list:
             sub = gb.find_submission_notebook(assignment, assignment, student)
         except MissingEntry:
             return []
-        return [(g.name, g.score, g.max_score, g.needs_manual_grade, g.cell_type) for g in sub.grades]
+        return [(g.name, g.score, g.max_score) for g in sub.grades]
 
 
 def grade_notebook(path, masters: dict[str, Path], student: str, timeout: int = 300,
@@ -276,18 +276,19 @@ def grade_notebook(path, masters: dict[str, Path], student: str, timeout: int = 
     seconds = round(time.perf_counter() - t0, 1)
     points = {_nbgrader(c).get("grade_id"): float(_nbgrader(c).get("points", 0))
               for c in master.cells if _nbgrader(c).get("grade")}
+    by_hand_ids = {_nbgrader(c).get("grade_id") for c in master.cells if _nbgrader(c).get("solution")}
     if not scores:  # nbgrader could not grade it: every test at 0, with nbgrader's reason
         why = f"grading failed: {_last_error(log)}"
         rows = [dict(test=gid, points=0.0, max_points=pts, feedback=why) for gid, pts in points.items() if pts]
         rows.append(dict(test="TOTAL (automatic)", points=0.0, max_points=sum(
-            pts for gid, pts in points.items() if not _nbgrader_solution(master, gid)), feedback=f"{path.name}: {why}"))
+            pts for gid, pts in points.items() if gid not in by_hand_ids), feedback=f"{path.name}: {why}"))
     else:
         cells = {_nbgrader(c).get("grade_id"): c for c in graded.cells if _nbgrader(c).get("grade")}
         rows, total, possible, by_hand = [], 0.0, 0.0, 0.0
-        for gid, score, max_score, manual, cell_type in scores:
+        for gid, score, max_score in scores:
             if not max_score:
                 continue  # an exercise's answer (0 points)
-            if _nbgrader_solution(master, gid):
+            if gid in by_hand_ids:
                 by_hand += max_score
                 rows.append(dict(test=gid, points="", max_points=max_score, feedback="graded by hand"))
                 continue
@@ -307,10 +308,6 @@ def grade_notebook(path, masters: dict[str, Path], student: str, timeout: int = 
     for r in rows:
         r.update(student=student, assignment=assignment, seconds=seconds)
     return rows, graded
-
-
-def _nbgrader_solution(master, gid) -> bool:
-    return any(_nbgrader(c).get("grade_id") == gid and _nbgrader(c).get("solution") for c in master.cells)
 
 
 def grade(submissions, out_csv, source=None, timeout: int = 300, keep_executed: str | None = None,
