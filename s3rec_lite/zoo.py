@@ -10,6 +10,8 @@ objectives) or ``None`` (fine-tuned from the initialisation, or from the release
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -119,8 +121,22 @@ def _s3rec_released(cfg: Config, ds):
     verify(path, remote)
     model, _ = load_s3rec_model(path, cfg, ds.item_vocab_size, ds.attribute_vocab_size)
     model.released_checkpoint = {"file": remote.filename, "upstream": remote.upstream_path,
-                                 "sha256": file_digests(path)[0]}
+                                 "sha256": file_digests(path)[0], "schedule": released_schedule(remote.filename)}
     return model
+
+
+#: The authors' pre-training batch size (their run script's default), which made every released checkpoint.
+RELEASED_BATCH_SIZE = 100
+
+
+def released_schedule(filename: str) -> dict:
+    """The pre-training that made a released checkpoint, not the preset's: its epochs from the file's name
+    (``Beauty-epochs-150.pt`` -> 150) and the authors' batch size.  ValueError for another name."""
+    m = re.search(r"-epochs-(\d+)\.pt$", filename)
+    if m is None:
+        raise ValueError(f"{filename}: not a released checkpoint's name (NAME-epochs-N.pt)")
+    return {"pretrain_epochs": int(m.group(1)), "pretrain_batch_size": RELEASED_BATCH_SIZE,
+            "source": "epochs: the released file's name; batch: the authors' pre-training default"}
 
 
 register_model("S3-Rec", _s3rec, pretrain="objectives", citation="Zhou et al., CIKM 2020")

@@ -190,5 +190,6 @@ def test_released_lastfm_checkpoint_is_verified_and_predicts():
     model = lab.released_model(ds, preset("paper", progress=False))
     assert not model.training
     assert model.released_checkpoint["sha256"].startswith("7f06dc6e")
+    assert model.released_checkpoint["schedule"]["pretrain_epochs"] == 150  # its own pre-training, not the preset's
     ndcg = evaluate(model, ds.split(50), "valid")["NDCG@10"]
     assert 0.1 < ndcg < 0.3, ndcg  # pre-trained only: far above random (0.045), below a fine-tuned model

@@ -1,4 +1,5 @@
 """The verdicts of chapters 16, 18 and 19 (s3rec_lite/book/verdicts.py) on made-up runs whose answer is known."""
+import pytest
 import math
 
 import pandas as pd
@@ -86,3 +87,18 @@ def test_scope_box_says_datasets_seeds_and_negatives():
     assert "2 pre-training(s) per setting x 3 fine-tuning seed(s)" in text and "released" in text
     assert isinstance(v.verdict_table(pd.DataFrame(columns=["dataset", "claim", "difference", "se", "verdict",
                                                             "detail"])), pd.DataFrame)
+
+
+def test_scope_box_names_the_released_checkpoints_own_pretraining():
+    """An S3-Rec-released run is pre-trained by the authors' schedule, whatever the preset says: the box names it,
+    from the stored schedule or, for runs stored before it was recorded, from the checkpoint's file name."""
+    from s3rec_lite.zoo import released_schedule
+
+    base = crossed("Beauty", "full", [0.3, 0.31])[0]
+    old = {**base, "model": "S3-Rec-released", "released_checkpoint": {"file": "Beauty-epochs-150.pt"}}
+    new = {**old, "released_checkpoint": {"file": "X-epochs-7.pt", "schedule": released_schedule("Yelp-epochs-100.pt")}}
+    assert "their pre-training: 150 epochs, batch 100" in v.scope_markdown([old], "table2")
+    assert "their pre-training: 100 epochs, batch 100" in v.scope_markdown([new], "table2")
+    assert "**Beauty**: 1 run (" in v.scope_markdown([old], "table2")
+    with pytest.raises(ValueError, match="not a released checkpoint's name"):
+        released_schedule("model.pt")

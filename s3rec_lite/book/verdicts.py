@@ -273,8 +273,19 @@ def scope_frame(runs: list[dict]) -> pd.DataFrame:
             "pre-training epochs": ", ".join(map(str, epochs)) or "-",
             "negatives": "; ".join(sorted({("released" if str(r.get("negatives", "")).startswith("released") else
                                             "generated") for r in rs})),
-            "device": ", ".join(devices)})
+            "device": ", ".join(devices),
+            "released pre-training": "; ".join(sorted({_released(r) for r in rs if r.get("released_checkpoint")})) or "-"})
     return pd.DataFrame(rows)
+
+
+def _released(run: dict) -> str:
+    """What pre-trained an ``S3-Rec-released`` run: the released checkpoint's own schedule (stored with runs
+    since 2026-12-07; older runs: read from the file's name), not the preset's pre-training fields."""
+    from ..zoo import released_schedule
+
+    info = run["released_checkpoint"]
+    s = info.get("schedule") or released_schedule(info["file"])
+    return f"{s['pretrain_epochs']} epochs, batch {s['pretrain_batch_size']}"
 
 
 def scope_markdown(runs: list[dict], what: str) -> str:
@@ -285,7 +296,9 @@ def scope_markdown(runs: list[dict], what: str) -> str:
     for r in scope_frame(runs).itertuples(index=False):
         pre = ("" if r[3] == "-" else f", S3-Rec: {r[3]:g} pre-training(s) per setting x {r[4]:g} fine-tuning seed(s), "
                f"{r[5]} pre-training epochs")
-        lines.append(f"- **{r.dataset}**: {r.runs} runs ({r.models}){pre}; evaluation negatives {r.negatives}; {r.device}.")
+        released = ("" if r[8] == "-" else f", S3-Rec-released: the authors' checkpoint (their pre-training: {r[8]})")
+        lines.append(f"- **{r.dataset}**: {r.runs} run{'s' if r.runs != 1 else ''} ({r.models}){pre}{released}; "
+                     f"evaluation negatives {r.negatives}; {r.device}.")
     return ("```{admonition} Scope of this chapter's runs\n" + "\n".join(lines) +
             "\n\nNegatives: *released* are the authors' `NAME_sample.txt`; *generated* are 99 items per user drawn "
             "uniformly from the items the user never touched (seed 12345), because the authors' files for that "
