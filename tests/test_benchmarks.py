@@ -30,6 +30,6 @@ def test_speed_script_times_the_packed_bf16_path_and_refuses_bf16_alone():
 
 def test_the_other_benchmark_scripts_import():
     for script in ("benchmarks/compile_probe.py", "benchmarks/side_by_side.py", "benchmarks/profile_step.py",
-                   "benchmarks/finetune_step.py"):
+                   "benchmarks/finetune_step.py", "benchmarks/finetune_epoch.py"):
         out = _run(script, "--help")
         assert out.returncode == 0 and "usage" in out.stdout, f"{script}: {out.stderr[-2000:]}"
