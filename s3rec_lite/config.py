@@ -9,7 +9,6 @@ Presets
 ``official`` what the authors' code runs by default (pre-training batch 100); their released
              checkpoints come from 150 (Beauty, Toys, LastFM) or 100 (Sports, Yelp) epochs of it.
 ``tiny``     a few hundred users and a few epochs: what tests, CI and the book's fast mode run on a CPU.
-``explorer`` chapter 13's explorer: d = 32, windows of 10, 5 pre-training epochs, seconds per run on a CPU.
 """
 from __future__ import annotations
 
@@ -293,13 +292,6 @@ PRESETS: dict[str, dict] = {
         "finetune_epochs": 4,
         "patience": 2,
         "pretrain_batch_size": 100,
-        "finetune_batch_size": 64,
-    },
-    # chapter 13's explorer (experiment ``explorer`` on ``synthetic-longtail``): the paper's model shrunk to
-    # run one pre-training + fine-tuning in seconds on one CPU thread
-    "explorer": {
-        "max_len": 10, "hidden_size": 32, "hidden_dropout": 0.2, "attention_dropout": 0.2,
-        "pretrain_epochs": 5, "pretrain_batch_size": 128, "finetune_epochs": 30, "patience": 5,
         "finetune_batch_size": 64,
     },
 }

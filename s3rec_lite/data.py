@@ -599,7 +599,7 @@ def _cached_generated_negatives(ds: SequenceDataset, k: int, seed: int) -> np.nd
 # Synthetic data with planted structure
 # ------------------------------------------------------------------------------------------------
 #: The synthetic datasets by name, each ``make_synthetic``'s arguments: ``synthetic`` (the default, uniform
-#: within clusters) and ``synthetic-longtail`` (chapter 13's explorer: many items, a Zipf long tail within
+#: within clusters) and ``synthetic-longtail`` (many items, a Zipf long tail within
 #: each cluster, so that most items are rare in the training sequences and only their attributes place them).
 SYNTHETIC_VARIANTS: dict[str, dict] = {
     "synthetic": {},

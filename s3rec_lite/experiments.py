@@ -338,49 +338,6 @@ register_experiment("bf16", bf16)
 register_experiment("sweep", sweep)
 
 
-# --- chapter 13's explorer: 1-D sweeps of the mask ratio and the four weights (preset "explorer") -----------
-#: The values of each knob; the others stay at the paper's (mask ratio 0.2, weights PAPER_WEIGHTS).
-EXPLORER_SWEEPS = {"mask_ratio": (0.0, 0.2, 0.4, 0.6, 0.8), "aap": (0.0, 0.2, 0.5, 1.0),
-                   "mip": (0.0, 0.5, 1.0, 2.0), "map": (0.0, 0.5, 1.0, 2.0), "sp": (0.0, 0.5, 1.0)}
-
-
-def explorer_defaults() -> dict:
-    """The point every sweep of ``explorer`` shares: the paper's mask ratio and loss weights."""
-    from .config import PAPER_WEIGHTS
-
-    return {"mask_ratio": 0.2, **PAPER_WEIGHTS}
-
-
-def explorer_point(tag: str, model: str) -> tuple[str, float | None]:
-    """``(knob, value)`` of an ``explorer`` run from its tag: ``("paper", None)``, ``("none", None)`` (SASRec:
-    no pre-training), else e.g. ``mask_ratio0.4`` -> ``("mask_ratio", 0.4)``, ``aap0`` -> ``("aap", 0.0)``."""
-    if model == "SASRec":
-        return "none", None
-    return _knob_of(tag, EXPLORER_SWEEPS, "explorer")
-
-
-def explorer(preset: str, datasets, seeds) -> list[Run]:
-    """Chapter 13's explorer: S3-Rec with each knob swept alone (the others at the paper's values), the paper's
-    setting, and SASRec (no pre-training), on ``synthetic-longtail`` (run it with ``--preset explorer``)."""
-    ds = _datasets(preset, datasets, ("synthetic-longtail",), ("synthetic-longtail",))
-    default = explorer_defaults()
-    runs = []
-    for d in ds:
-        for s in seeds:
-            runs.append(Run("explorer", d, "SASRec", s, _base(preset)))
-            runs.append(Run("explorer", d, "S3-Rec", s, _base(preset), tag="paper"))
-            for knob, values in EXPLORER_SWEEPS.items():
-                for v in values:
-                    if v == default[knob]:
-                        continue  # the paper's point, run once above
-                    change = {"mask_ratio": v} if knob == "mask_ratio" else {"loss_weights": {knob: v}}
-                    runs.append(Run("explorer", d, "S3-Rec", s, {**_base(preset), **change}, tag=f"{knob}{v:g}"))
-    return runs
-
-
-register_experiment("explorer", explorer)
-
-
 # ------------------------------------------------------------------------------------------------
 # Running one run
 # ------------------------------------------------------------------------------------------------

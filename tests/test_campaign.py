@@ -15,7 +15,7 @@ TINY = ("table2 --preset tiny --datasets synthetic --models SASRec --seeds 2 --s
 def test_the_repository_queue_declares_every_stage():
     stages = campaign.read_queue()
     names = [s["stage"] for s in stages]
-    assert names[:3] == ["c1", "a1", "a2"] and len(set(names)) == len(names)
+    assert names[:4] == ["c1", "a1", "c2", "s1"] and len(set(names)) == len(names)
     for s in stages:  # every line parses with the runner's own parser and declares runs
         runs, cfgs, a = campaign.declared(s)
         assert runs and a.preset == "official", s["stage"]

@@ -381,8 +381,8 @@ def test_page(page_path, server, browser):
 
 
 # Sliders over pre-rendered figures (book.widgets.FigureSwitcher, SweepSwitcher): they work without a kernel.
-# (chapter 13's "#ch10-explorer-switcher" joins when the chapter shows the stored explorer grid)
 SWITCHERS = {"book/07_mutual_information": "#ch03-infonce-switcher",
+             "book/13_pretrain_finetune": "#ch10-sweep-switcher",  # the stored LastFM sweep, queued points included
              "book/16_ablation": "#ch12-weights-switcher"}  # the loss weights over the stored ablation runs
 
 
@@ -457,6 +457,62 @@ def test_ch16_weight_sliders_run_from_zero_to_the_paper_weight_and_line_up(serve
             lefts.append(s.bounding_box()["x"])  # and the tracks stay put while readouts change
         assert max(lefts) - min(lefts) <= 1, f"the slider tracks start at different x: {lefts}"
         assert max(widths) - min(widths) <= 1, f"the slider tracks have different widths: {widths}"
+    finally:
+        context.close()
+
+
+@pytest.mark.skipif("book/13_pretrain_finetune" not in toc_pages(), reason="chapter 13 is not in this table of contents")
+def test_ch13_sweep_sliders_step_through_every_planned_point_and_line_up(server, browser):
+    """Issue 22: each of the five sweep sliders (mask ratio, the four weights) runs left to right over every planned
+    value (``widgets.sweep_plan``), starting at the paper's; every position shows one figure and one readout, both
+    different from the previous position's (a point not stored yet has its own state that says so), the other
+    sliders go back to the paper's point, and the five tracks start at the same x and have the same width."""
+    from s3rec_lite.book.widgets import SWEEP_QUEUED, sweep_defaults, sweep_plan
+
+    plan, defaults = sweep_plan(), sweep_defaults()
+    context, page = _open(browser, f"{server}/book/13_pretrain_finetune.html")
+    try:
+        root = page.locator(SWITCHERS["book/13_pretrain_finetune"])
+        assert root.count() == 1
+        sliders = root.locator("input[type=range][data-knob]")
+        knobs = [sliders.nth(i).get_attribute("data-knob") for i in range(sliders.count())]
+        assert knobs == list(plan), knobs
+        lefts, widths = [], []
+        for i, knob in enumerate(knobs):
+            s = sliders.nth(i)
+            assert s.get_attribute("data-values").split(",") == [f"{v:g}" for v in plan[knob]], knob
+            assert plan[knob][int(s.input_value())] == defaults[knob], knob  # starts at the paper's value
+            box = s.bounding_box()
+            lefts.append(box["x"])
+            widths.append(box["width"])
+        queued = 0
+        for i, knob in enumerate(knobs):
+            s = sliders.nth(i)
+            before_img, before_text = None, None
+            for j, value in enumerate(plan[knob]):
+                s.evaluate(f"(el) => {{ el.value = {j}; el.dispatchEvent(new Event('input')); }}")
+                state = f"{knob}={value:g}"
+                assert root.get_attribute("data-current") == state
+                assert s.locator("xpath=following-sibling::output").inner_text() == f"{value:g}"
+                img = root.locator("img[data-state]:visible")
+                text = root.locator("p[data-readout]:visible")
+                assert img.count() == 1 and img.first.get_attribute("data-state") == state, state
+                assert text.count() == 1 and text.first.get_attribute("data-state") == state, state
+                src, words = img.first.evaluate("(el) => el.src.length + ':' + el.src.slice(-200)"), text.first.inner_text()
+                assert words.startswith(f"{s.get_attribute('aria-label')} = {value:g}:"), words
+                queued += SWEEP_QUEUED in words.split(". The paper's point")[0]
+                assert src != before_img and words != before_text, f"{state}: the figure or the readout did not change"
+                before_img, before_text = src, words
+                for k in range(len(knobs)):  # the other sliders are back at the paper's point
+                    if k != i:
+                        other = sliders.nth(k)
+                        assert other.input_value() == other.get_attribute("data-default"), (state, knobs[k])
+                        assert float(other.locator("xpath=following-sibling::output").inner_text()) == defaults[knobs[k]]
+                lefts.append(s.bounding_box()["x"])  # the tracks stay put while the readouts change
+        assert max(lefts) - min(lefts) <= 1, f"the slider tracks start at different x: {lefts}"
+        assert max(widths) - min(widths) <= 1, f"the slider tracks have different widths: {widths}"
+        assert "needs a live Python kernel" in page.locator("article").inner_text()  # the button's note
+        print(f"chapter 13: {sum(len(v) for v in plan.values())} states, {queued} of them queued")
     finally:
         context.close()
 

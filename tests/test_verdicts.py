@@ -102,3 +102,48 @@ def test_scope_box_names_the_released_checkpoints_own_pretraining():
     assert "**Beauty**: 1 run (" in v.scope_markdown([old], "table2")
     with pytest.raises(ValueError, match="not a released checkpoint's name"):
         released_schedule("model.pt")
+
+
+def _sweep_runs(means: dict, spread=0.001, seeds=(1, 2, 3)):
+    """Runs of a made-up 1-D sweep: ``means`` {(knob, value) or "paper": mean}, seeds at mean - s, mean, mean + s."""
+    out = []
+    for point, m in means.items():
+        tag = "paper" if point == "paper" else f"{point[0]}{point[1]:g}"
+        for s, e in zip(seeds, (-spread, 0.0, spread)):
+            out.append({"tag": tag if s == 1 else f"{tag}-pre1", "seed": s, "test": {"NDCG@10": m + e}})
+    return out
+
+
+def _point(tag):
+    if tag.startswith("paper"):
+        return "paper", None
+    return tag[0], float(tag.split("-pre")[0][1:])
+
+
+def test_sweep_verdicts_judge_complete_knobs_only():
+    plan, paper = {"a": (0.0, 1.0, 2.0), "b": (0.0, 1.0, 2.0), "c": (0.0, 1.0, 2.0)}, {"a": 1.0, "b": 1.0, "c": 1.0}
+    means = {"paper": 0.350, ("a", 0.0): 0.3505, ("a", 2.0): 0.3495,  # a: flat within the noise
+             ("b", 0.0): 0.300, ("b", 2.0): 0.380,                   # b: clearly not flat, the paper's far from best
+             ("c", 0.0): 0.340}                                       # c: value 2 missing
+    runs = _sweep_runs(means)
+    out = v.sweep_verdicts(runs, plan, paper, point=_point).set_index("knob")
+    assert list(out.index) == ["a", "b"]  # c is not complete: no conclusion yet
+    a, b = out.loc["a"], out.loc["b"]
+    assert a.runs == 9 and a.flat and a.paper_near_best and a.se_range == pytest.approx(0.001 * math.sqrt(2 / 3))
+    assert a.range == pytest.approx(0.001)
+    assert not b.flat and b.best == 2.0 and b.worst == 0.0 and b.gap == pytest.approx(0.03) and not b.paper_near_best
+    # one seed short at a value: that knob drops out
+    short = [r for r in runs if not (r["tag"].startswith("b2") and r["seed"] == 3)]
+    assert list(v.sweep_verdicts(short, plan, paper, point=_point).knob) == ["a"]
+    assert v.sweep_verdicts([], plan, paper, point=_point).empty  # nothing stored: nothing concluded
+    with pytest.raises(ValueError, match="seeds must be at least 2"):
+        v.sweep_verdicts(runs, plan, paper, seeds=1, point=_point)
+
+
+def test_sweep_verdicts_read_the_sweep_experiments_tags():
+    from s3rec_lite.experiments import SWEEP
+
+    paper = {"mask_ratio": 0.2, "aap": 0.2, "mip": 1.0, "map": 1.0, "sp": 0.5}
+    means = {"paper": 0.35, **{(k, x): 0.35 for k, xs in SWEEP.items() for x in xs if x != paper[k]}}
+    out = v.sweep_verdicts(_sweep_runs(means), SWEEP, paper)  # tags as the experiment writes them
+    assert list(out.knob) == list(SWEEP) and out.flat.all() and out.paper_near_best.all()

@@ -9,6 +9,8 @@ import pytest  # noqa: E402
 from s3rec_lite.book import infonce_demo, widgets  # noqa: E402
 from s3rec_lite.book.plots import data_plots  # noqa: E402
 
+from conftest import needs_data  # noqa: E402
+
 
 def test_true_mi_and_infonce_bound():
     assert infonce_demo.true_mi(0.0, 3) == 0.0
@@ -45,37 +47,14 @@ def test_figure_switcher_rejects_bad_input():
         widgets.FigureSwitcher({1: plt.figure()}, "x", "k", value=2)
 
 
-def test_pretrain_explorer_run_button_with_stub():
-    calls = []
-
-    def fake_run(mask_ratio, weights):
-        calls.append((mask_ratio, weights))
-        fin = {"history": [{"epoch": 0, "valid_NDCG@10": 0.1}], "best_epoch": 0, "test": {"NDCG@10": 0.2, "HR@10": 0.3}}
-        return {"mask_ratio": mask_ratio, "weights": weights, "finetune": fin, "baseline": None,
-                "pretrain_history": [{"epoch": 0, "aap": 2.0, "mip": 1.0, "map": 1.0, "sp": 1.0}]}
-
-    ex = widgets.PretrainExplorer(run_fn=fake_run)
-    ex.mask_ratio.value = 0.4
-    ex.weights["sp"].value = 0.0
-    ex.button.click()  # fires the on_click callback, as a user would
-    assert calls == [(0.4, {"aap": 0.2, "mip": 1.0, "map": 1.0, "sp": 0.0})]
-    assert ex.runs == 1 and ex.figure is not None and "0.200" in ex.status.value
-
-
 @pytest.mark.slow
 def test_run_tiny_experiment_real_training():
-    ex = widgets.PretrainExplorer()
-    ex.weights["aap"].value = 0.0
-    ex.weights["map"].value = 0.0
-    ex.mask_ratio.value = 0.3
-    ex.button.click()
-    res = ex.result
+    res = widgets.run_tiny_experiment(mask_ratio=0.3, weights={"aap": 0.0, "map": 0.0})
     assert res["weights"]["aap"] == 0.0 and res["mask_ratio"] == pytest.approx(0.3)
     assert len(res["pretrain_history"]) == 5 and all(set(r) >= {"mip", "sp"} for r in res["pretrain_history"])
     assert "aap" not in res["pretrain_history"][0]
     for part in (res["finetune"], res["baseline"]):
         assert 0.0 <= part["test"]["NDCG@10"] <= 1.0 and part["history"]
-    assert len(ex.figure.axes) == 2
 
 
 def test_data_plots_smoke():
@@ -86,70 +65,168 @@ def test_data_plots_smoke():
     assert data_plots.plot_book_map().axes[0].get_title() == "A map of the book"
 
 
-def _fake_explorer_results(gain=0.1, seeds=(1, 2, 3)):
-    """Stored-run records shaped as the runner writes them, for every point of the explorer grid."""
-    from s3rec_lite.experiments import explorer
+def _fake_sweep_results(keep=None, seeds=(1, 2, 3), value=lambda knob, v, seed: 0.35 + 0.001 * seed):
+    """Stored-run records shaped as the runner writes them for the sweep experiment (``keep(run)``: which to
+    include; default all): seed 1 of each point pre-trains (``pretrain_history``), the others fine-tune from it."""
+    from s3rec_lite.experiments import sweep, sweep_point
 
-    rng = np.random.default_rng(0)
     out = []
-    for run in explorer("explorer", None, list(seeds)):
-        v = 0.3 + rng.normal(0, 0.01) + (0 if run.model == "SASRec" else gain)
-        out.append({"experiment": "explorer", "key": run.key, "tag": run.tag, "model": run.model, "seed": run.seed,
-                    "valid": {"NDCG@10": v}, "test": {"NDCG@10": v}, "provenance": {"commit": "abc"}})
+    for run in sweep("official", None, list(seeds)):
+        if keep is not None and not keep(run):
+            continue
+        knob, v = sweep_point(run.tag)
+        y = value(knob, v, run.seed)
+        weights = {"aap": 0.2, "mip": 1.0, "map": 1.0, "sp": 0.5}
+        if knob in weights:
+            weights[knob] = v
+        pre = [] if run.from_pretrain else [{"epoch": e, "loss": 10.0 - e, **{k: 5.0 - e for k, w in weights.items()
+                                                                          if w > 0}} for e in range(3)]
+        out.append({"experiment": "sweep", "key": run.key, "tag": run.tag, "model": run.model, "seed": run.seed,
+                    "test": {"NDCG@10": y}, "valid": {"NDCG@10": y + 0.01}, "best_epoch": 2,
+                    "history": [{"epoch": e, "valid_NDCG@10": y - 0.05 + 0.02 * e} for e in range(4)],
+                    "pretrain_history": pre, "config": {"pretrain_epochs": 20, "finetune_epochs": 200, "patience": 10},
+                    "dataset_stats": {"users": 1090}, "provenance": {"commit": "abc"}})
     return out
 
 
-def test_explorer_grid_declares_each_sweep_around_the_paper_point():
-    from s3rec_lite.experiments import EXPLORER_SWEEPS, explorer, explorer_defaults, explorer_point
+@pytest.fixture()
+def quick_plots(monkeypatch):
+    """plot_sweep_state replaced by an empty figure (a switcher's 28 real figures take seconds each here)."""
+    import matplotlib.pyplot as plt
 
-    runs = explorer("explorer", None, [1, 2])
-    keys = [r.key for r in runs]
-    assert len(keys) == len(set(keys))  # the paper's point is run once, not once per sweep
-    n_points = 2 + sum(len(v) - 1 for v in EXPLORER_SWEEPS.values())
-    assert len(runs) == 2 * n_points and all(r.dataset == "synthetic-longtail" for r in runs)
-    assert explorer_point("mask_ratio0.4", "S3-Rec") == ("mask_ratio", 0.4)
-    assert explorer_point("aap0", "S3-Rec") == ("aap", 0.0) and explorer_point("", "SASRec") == ("none", None)
-    mask = next(r for r in runs if r.tag == "mask_ratio0.8")
-    assert mask.overrides == {"mask_ratio": 0.8}
-    sp0 = next(r for r in runs if r.tag == "sp0")
-    assert sp0.overrides == {"loss_weights": {"sp": 0.0}}
-    assert explorer_defaults()["mask_ratio"] in EXPLORER_SWEEPS["mask_ratio"]
+    drawn = []
+
+    def fake(results, knob, value, *args, **kwargs):
+        drawn.append((knob, value))
+        return plt.figure(figsize=(1, 1))
+
+    monkeypatch.setattr(widgets, "plot_sweep_state", fake)
+    return drawn
 
 
-def test_explorer_switcher_prerenders_every_stored_point():
-    from s3rec_lite.experiments import EXPLORER_SWEEPS
+def test_sweep_plan_frame_and_table_follow_the_store():
+    from s3rec_lite.experiments import SWEEP
 
-    results = _fake_explorer_results()
-    sw, frame = widgets.explorer_switcher(results)
-    n_states = sum(len(v) for v in EXPLORER_SWEEPS.values())
-    assert len(sw.states) == n_states and len(set(sw.png.values())) == n_states  # each state its own picture
-    page = sw._repr_html_()
-    assert 'id="ch10-explorer-switcher"' in page and 'data-current="mask_ratio=0.2"' in page
-    assert page.count('type="range"') == len(EXPLORER_SWEEPS) and page.count("<img ") == n_states
-    shown = [chunk for chunk in page.split("<img ")[1:] if "display:none" not in chunk]
-    assert len(shown) == 1 and shown[0].startswith('data-state="mask_ratio=0.2"')
-    assert 'data-knob="aap" data-default="1"' in page  # AAP's slider starts on 0.2, its 2nd value
-    assert "oninput=" in page and "<script" not in page
-    sweep = widgets.explorer_sweep(frame, "aap")
-    assert list(sweep["value"]) == list(EXPLORER_SWEEPS["aap"]) and (sweep["n"] == 3).all()
-    base = widgets.explorer_baseline(frame)
-    assert base["n"] == 3 and sweep["mean"].min() > base["mean"] + 0.05  # the planted gain of 0.1
-    fig = widgets.plot_explorer_state(frame, "mask_ratio", 0.4)
-    assert fig.get_size_inches()[0] <= 7.0 and "0.4" in fig.axes[0].get_title()
+    plan = widgets.sweep_plan()
+    assert list(plan) == list(widgets.SWEEP_LABELS) and plan["mask_ratio"][0] == 0.05 and plan["mask_ratio"][-1] == 0.8
+    for knob, values in plan.items():
+        assert values == sorted(set(map(float, SWEEP[knob])) | {widgets.sweep_defaults()[knob]})
+    results = _fake_sweep_results()
+    assert len(results) == 3 * (1 + sum(len(v) - 1 for v in plan.values()))  # 24 points x 3 seeds
+    frame = widgets.sweep_frame(results)
+    assert (frame.paper.sum(), len(frame)) == (3 * 5, len(results) + 3 * 4)  # the paper's runs: in all 5 sweeps
+    table = widgets.sweep_table(frame, "map")
+    assert table.value.tolist() == plan["map"] and table.complete.all() and table.paper.sum() == 1
+    assert table.loc[table.paper, "mean"].item() == pytest.approx(0.352) and table.n.tolist() == [3] * 5
+    assert widgets.sweep_table(widgets.sweep_frame([]), "sp").stored.sum() == 0  # nothing stored: all planned
 
 
-def test_explorer_rejects_bad_input():
-    with pytest.raises(ValueError, match="no stored runs"):
-        widgets.explorer_frame([])
-    bad = _fake_explorer_results()[:1]
-    bad[0]["experiment"] = "table2"
-    with pytest.raises(ValueError, match="not a run of the explorer"):
-        widgets.explorer_frame(bad)
-    frame = widgets.explorer_frame(_fake_explorer_results())
-    with pytest.raises(ValueError, match="unknown knob"):
-        widgets.explorer_sweep(frame, "lr")
-    with pytest.raises(ValueError, match="not a stored point"):
-        widgets.plot_explorer_state(frame, "mask_ratio", 0.3)
+def test_sweep_readouts_for_stored_partial_and_queued_points():
+    some = _fake_sweep_results(keep=lambda r: r.tag in ("paper", "paper-pre1", "paper-pre2", "map0")
+                               or r.tag.startswith("map0.5"))
+    frame = widgets.sweep_frame(some)
+    paper = widgets.sweep_readout(frame, "map", 1.0)
+    assert paper.startswith("λ MAP = 1: test NDCG@10 0.3520 ± 0.0010 (mean ± sd, 3 seeds)")
+    assert "paper's point" in paper
+    one = widgets.sweep_readout(frame, "map", 0.0)
+    assert "0.3510 (1 seed); 2 more seeds queued" in one and "The paper's point: 0.3520 ± 0.0010" in one
+    queued = widgets.sweep_readout(frame, "map", 1.5)
+    assert queued.startswith("λ MAP = 1.5: " + widgets.SWEEP_QUEUED)
+    assert widgets.SWEEP_QUEUED in widgets.sweep_readout(widgets.sweep_frame([]), "sp", 0.5)
+    alt = widgets.sweep_alt(frame, "map", 0.5)
+    assert "3 of 5 values stored" in alt and "0.3520" in alt
+
+
+def test_sweep_state_figure_shows_sweep_losses_and_finetuning_or_says_queued():
+    import matplotlib.pyplot as plt
+
+    results = _fake_sweep_results(keep=lambda r: r.tag in ("paper", "paper-pre1", "sp0"))
+    fig = widgets.plot_sweep_state(results, "sp", 0.0)
+    sweep_ax, pre_ax, fine_ax = fig.axes
+    assert "2 of 5 values stored" in sweep_ax.get_title(loc="left")
+    labels = [t.get_text() for t in pre_ax.get_legend().get_texts()]
+    assert labels == ["AAP", "MIP", "MAP", "SP: λ = 0, not computed"]  # no curve for a weight of 0
+    assert len(pre_ax.get_lines()) == 4 and len(fine_ax.get_lines()) == 2  # 3 curves + the legend entry; 1 seed + star
+    plt.close(fig)
+    fig = widgets.plot_sweep_state(results, "mask_ratio", 0.8)
+    texts = [t.get_text() for ax in fig.axes[1:] for t in ax.texts]
+    assert len(texts) == 2 and all("not stored yet" in t and "stage s1" in t for t in texts)
+    plt.close(fig)
+
+
+def test_sweep_explorer_prerenders_every_planned_point_of_a_partial_store(quick_plots):
+    results = _fake_sweep_results(keep=lambda r: r.seed == 1 and r.tag in ("paper", "aap0", "mip0", "map0", "sp0"))
+    ex = widgets.SweepExplorer(results)
+    n_states = sum(len(v) for v in widgets.sweep_plan().values())
+    assert len(quick_plots) == n_states == 28 and ex.stored_points == 5
+    page = ex._repr_html_()
+    assert page.count("<img ") == n_states and page.count("<p data-state=") == n_states
+    assert 'id="ch10-sweep-switcher"' in page and 'data-current="mask_ratio=0.2"' in page
+    assert page.count('type="range"') == 5 and 'data-values="0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.8"' in page
+    assert 'data-knob="mask_ratio" data-default="2"' in page and 'data-knob="sp" data-default="2"' in page
+    assert page.count(widgets.SweepSwitcher.LABEL_STYLE) == 5  # fixed-width names: the tracks line up
+    shown = [c for c in page.split("<p data-state=")[1:] if "display:none" not in c.split(">")[0]]
+    assert len(shown) == 1 and shown[0].startswith('"mask_ratio=0.2"')  # one readout visible: the paper's point
+    assert widgets.SWEEP_QUEUED in ex.switcher.readouts["mip=1.5"] and "0.3510" in ex.switcher.readouts["mip=0"]
+    assert not widgets.live_kernel() and "needs a live Python kernel" in ex.live().data  # no kernel here
+
+
+def test_sweep_live_panel_resets_other_sliders_and_runs_the_point(quick_plots):
+    calls = []
+
+    def fake_run(mask_ratio, weights):
+        calls.append((mask_ratio, dict(weights)))
+        return {"mask_ratio": mask_ratio, "weights": weights, "pretrain_history": [], "seconds": 1.0,
+                "finetune": {"history": [{"epoch": 0, "valid_NDCG@10": 0.1}], "test": {"NDCG@10": 0.2}},
+                "settings": {"users": 50, "all_users": 1090, "pretrain_epochs": 1, "finetune_epochs": 2, "patience": 5}}
+
+    ex = widgets.SweepExplorer(_fake_sweep_results(keep=lambda r: r.tag in ("paper", "map0")))
+    panel = widgets.SweepLivePanel(ex, run_fn=fake_run)
+    assert panel.point() == ("mask_ratio", 0.2) and "1090 users, 20 pre-training epochs" in panel.status.value
+    panel.sliders["map"].value = 0.0
+    assert panel.point() == ("map", 0.0) and "λ MAP = 0: test NDCG@10 0.3510" in panel.stored.value
+    panel.sliders["sp"].value = 1.0  # moving another slider puts MAP back to the paper's weight
+    assert panel.sliders["map"].value == 1.0 and panel.point() == ("sp", 1.0)
+    assert widgets.SWEEP_QUEUED in panel.stored.value
+    panel.button.click()
+    assert calls == [(0.2, {"aap": 0.2, "mip": 1.0, "map": 1.0, "sp": 1.0})]
+    panel.run(mask_ratio=0.33, weights={"aap": 0.0})  # any setting, not only the planned ones
+    assert calls[-1] == (0.33, {"aap": 0.0, "mip": 1.0, "map": 1.0, "sp": 1.0})
+    assert len(panel.live_runs) == 2 and "not comparable" in panel.status.value
+    assert "first 50 of 1090" in panel.status.value
+
+
+def test_sweep_rejects_bad_input():
+    results = _fake_sweep_results(keep=lambda r: r.tag == "paper")
+    with pytest.raises(ValueError, match="not a run of the sweep experiment"):
+        widgets.sweep_frame([{**results[0], "experiment": "ablation"}])
+    with pytest.raises(ValueError, match="0.7 is not a planned value"):
+        widgets.sweep_frame([{**results[0], "tag": "mask_ratio0.7"}])
+    frame = widgets.sweep_frame(results)
+    with pytest.raises(ValueError, match="unknown knob 'lr'"):
+        widgets.sweep_table(frame, "lr")
+    with pytest.raises(ValueError, match="mask_ratio = 0.25 is not a planned value"):
+        widgets.plot_sweep_state(results, "mask_ratio", 0.25)
+    with pytest.raises(ValueError, match="unknown loss weight 'xyz'"):
+        widgets.run_sweep_point(weights={"xyz": 1.0})
+    with pytest.raises(ValueError, match="mask_ratio must be in"):
+        widgets.run_sweep_point(mask_ratio=1.5)
+
+
+@needs_data
+def test_run_sweep_point_is_a_short_live_run_on_lastfm():
+    import time
+
+    t0 = time.perf_counter()
+    res = widgets.run_sweep_point(mask_ratio=0.3, weights={"sp": 0.0}, max_users=40, pretrain_epochs=1,
+                                  finetune_epochs=2, patience=2)
+    assert time.perf_counter() - t0 < 60
+    assert res["settings"] == {"users": 40, "all_users": 1090, "pretrain_epochs": 1, "finetune_epochs": 2, "patience": 2}
+    assert len(res["pretrain_history"]) == 1 and "sp" not in res["pretrain_history"][0]
+    assert 0.0 <= res["finetune"]["test"]["NDCG@10"] <= 1.0 and len(res["finetune"]["history"]) <= 2
+    assert "the first 40 of 1090 LastFM users, 1 pre-training epoch," in widgets.live_run_label(res["settings"])
+    fig = widgets.plot_live_run([res], [])
+    assert "40 users" in fig.axes[0].get_legend().get_texts()[0].get_text()
 
 
 def test_synthetic_longtail_variant_leaves_the_default_alone():

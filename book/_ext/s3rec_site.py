@@ -14,9 +14,13 @@ Three fixes at the root:
 3. **Search snippets without raw TeX.** The search page gets ``_static/s3rec_search.js`` (from
    ``book/_static/``, listed in ``_config.yml``'s ``html_static_path``), which writes each formula of a fetched
    page as plain text before Sphinx's search cuts its snippet (``\\(\\log(K + 1)\\)`` becomes ``log(K + 1)``).
+
+Besides, ``setup`` sets ``S3REC_SITE_BUILD=1`` for the kernels the build starts: nobody drives them, so the book's
+live-only widgets (chapter 13's "Run this point", ``widgets.live_kernel``) show the static note instead.
 """
 from __future__ import annotations
 
+import os
 import re
 
 from docutils import nodes
@@ -74,6 +78,7 @@ def add_search_script(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    os.environ["S3REC_SITE_BUILD"] = "1"  # inherited by the kernels that execute the chapters
     app.connect("doctree-read", hide_nbval_markers)
     app.connect("html-page-context", add_search_script)
     app.connect("builder-inited", drop_thebe_scripts)

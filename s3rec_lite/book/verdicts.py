@@ -304,3 +304,61 @@ def scope_markdown(runs: list[dict], what: str) -> str:
             "uniformly from the items the user never touched (seed 12345), because the authors' files for that "
             "dataset are not available offline. Numbers on generated negatives are comparable with each other, "
             "and only roughly with the paper's.\n```")
+
+
+# ------------------------------------------------------------------------------------------------
+# Chapter 13's sweep: is a knob's curve flat, and is the paper's value as good as the best?
+# ------------------------------------------------------------------------------------------------
+def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, metric: str = "NDCG@10",
+                   point=None) -> pd.DataFrame:
+    """The conclusions of the ``sweep`` experiment, one row per knob whose sweep is **complete**: every value of
+    ``plan[knob]`` (and ``paper[knob]``) has at least ``seeds`` stored runs with a test ``metric``; a knob with a
+    value missing or short of seeds gets no row (its conclusions wait for the campaign).
+
+    ``runs``: stored run dicts (``tag``, ``seed``, ``test``); ``point(tag) -> (knob, value)`` maps a tag to its
+    point (default ``experiments.sweep_point``; ``("paper", None)`` is the paper's point, a value of every knob,
+    at ``paper[knob]``). ``plan``: ``{knob: values}``; ``paper``: ``{knob: value}``.
+
+    Per knob: the mean of each value over its runs, a pooled standard deviation ``sd`` over all its values (the
+    same design at every value), and the standard error of a difference of two means ``se = sd sqrt(1/n_a +
+    1/n_b)``. Every point has one pre-training and ``seeds`` fine-tunings from it, so ``se`` holds the
+    fine-tuning spread only. Columns: ``knob``, ``best`` / ``best_mean``, ``worst`` / ``worst_mean``,
+    ``paper_mean``, ``range`` (best − worst), ``se_range``, ``flat`` (``range <= 2 se_range``: the sweep cannot
+    tell its values apart), ``gap`` (best − paper), ``se_gap``, ``paper_near_best`` (``gap <= 2 se_gap``), ``runs``.
+    ``seeds`` below 2 (no spread to pool): ValueError."""
+    if seeds < 2:
+        raise ValueError(f"seeds must be at least 2 to measure a spread, got {seeds}")
+    if point is None:
+        from ..experiments import sweep_point as point
+    rows = []
+    for r in runs:
+        if not r.get("test"):
+            continue
+        knob, value = point(r.get("tag") or "")
+        for k in (plan if knob == "paper" else [knob]):
+            rows.append({"knob": k, "value": float(paper[k] if knob == "paper" else value),
+                         "y": float(r["test"][metric])})
+    df = pd.DataFrame(rows, columns=["knob", "value", "y"])
+    columns = ["knob", "best", "best_mean", "worst", "worst_mean", "paper_mean", "range", "se_range", "flat", "gap",
+               "se_gap", "paper_near_best", "runs"]
+    out = []
+    for knob, values in plan.items():
+        wanted = sorted({float(v) for v in values} | {float(paper[knob])})
+        part = df[df.knob == knob]
+        groups = {v: part.y[(part.value - v).abs() < 1e-9].tolist() for v in wanted}
+        if any(len(ys) < seeds for ys in groups.values()):
+            continue
+        mean = {v: sum(ys) / len(ys) for v, ys in groups.items()}
+        dof = sum(len(ys) - 1 for ys in groups.values())
+        sd = math.sqrt(sum(sum((y - mean[v]) ** 2 for y in ys) for v, ys in groups.items()) / dof)
+
+        def se(a, b):
+            return sd * math.sqrt(1 / len(groups[a]) + 1 / len(groups[b]))
+
+        best, worst, p = max(mean, key=mean.get), min(mean, key=mean.get), float(paper[knob])
+        rng, gap = mean[best] - mean[worst], mean[best] - mean[p]
+        out.append({"knob": knob, "best": best, "best_mean": mean[best], "worst": worst, "worst_mean": mean[worst],
+                    "paper_mean": mean[p], "range": rng, "se_range": se(best, worst),
+                    "flat": bool(rng <= Z * se(best, worst)), "gap": gap, "se_gap": se(best, p),
+                    "paper_near_best": bool(gap <= Z * se(best, p)), "runs": sum(len(ys) for ys in groups.values())})
+    return pd.DataFrame(out, columns=columns)

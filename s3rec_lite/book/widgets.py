@@ -1,13 +1,17 @@
 """Interactive widgets of the book, built in the package so that they are tested without a browser.
 
-``PretrainExplorer`` (chapter 13): sliders for the mask ratio and the four loss weights (AAP, MIP, MAP, SP),
-and a Run button that re-runs a tiny pre-training + fine-tuning (:func:`run_tiny_experiment`) and redraws.
-``PretrainExplorer`` is an ``ipywidgets.VBox``; ``run()`` (the callback behind the button) can be called
-directly, and leaves its numbers in ``.result`` and its figure in ``.figure``. On the book's static pages its
-sliders render (their state is saved with the page) but nothing re-runs: that needs a live kernel (Colab).
+``SweepExplorer`` (chapter 13): the stored runs of the ``sweep`` experiment (LastFM; the mask ratio and each loss
+weight moved alone from the paper's point) on sliders. Every planned point is a pre-rendered state (figure,
+readout, alt text) of a :class:`SweepSwitcher`, which works on a static page; a point not stored yet says so.
+In a live kernel (Jupyter, Colab) ``SweepExplorer.live()`` adds **Run this point**: a short live run
+(:func:`run_sweep_point`) drawn beside the stored runs.
 
-``FigureSwitcher`` (chapter 7's ``infonce_switcher``: the number of negatives in the InfoNCE estimate) works
-without a kernel: every state is rendered in advance and a slider switches between the pictures.
+``FigureSwitcher`` (chapter 7's ``infonce_switcher``: the number of negatives in the InfoNCE estimate) and
+``SweepSwitcher`` (chapter 16's ``weight_switcher``, chapter 13's sweep) work without a kernel: every state is
+rendered in advance and sliders switch between the pictures.
+
+``run_tiny_experiment`` (chapter 13's walkthrough): a tiny pre-training + fine-tuning on synthetic data, in
+seconds on a CPU.
 """
 from __future__ import annotations
 
@@ -21,9 +25,12 @@ from ..config import PAPER_WEIGHTS, preset
 from ..data import make_synthetic
 from .infonce_demo import single_thread
 
-__all__ = ["TINY_DATA", "tiny_config", "run_tiny_experiment", "single_thread", "PretrainExplorer", "FigureSwitcher",
-           "INFONCE_NEGATIVES", "infonce_switcher", "EXPLORER_LABELS", "explorer_frame", "explorer_sweep",
-           "explorer_baseline", "plot_explorer_state", "SweepSwitcher", "explorer_switcher"]
+__all__ = ["TINY_DATA", "tiny_config", "run_tiny_experiment", "single_thread", "FigureSwitcher",
+           "INFONCE_NEGATIVES", "infonce_switcher", "SweepSwitcher", "SWEEP_LABELS", "SWEEP_SEEDS", "SWEEP_QUEUED",
+           "LIVE_RUN", "sweep_defaults", "sweep_plan", "sweep_frame", "sweep_table", "sweep_point_runs",
+           "sweep_readout", "sweep_alt", "plot_sweep_state", "live_kernel", "stored_settings", "live_run_label",
+           "run_sweep_point", "plot_live_run", "kernel_note", "SweepExplorer", "SweepLivePanel", "ABLATION_LABELS",
+           "plot_weight_state", "weight_switcher"]
 
 #: The tiny synthetic dataset the widget trains on (planted clusters; see ``data.make_synthetic``).
 TINY_DATA = dict(num_users=150, num_items=150, min_len=8, max_len=20, seed=0)
@@ -101,56 +108,6 @@ def _show(output: W.Output, fig) -> None:
     plt.close(fig)
 
 
-class PretrainExplorer(W.VBox):
-    """Chapter 13: sliders for the mask ratio and the loss weights, a Run button, the resulting figure."""
-
-    def __init__(self, initial: dict | None = None, run_fn=run_tiny_experiment, **run_kwargs):
-        style = {"description_width": "90px"}
-        self.mask_ratio = W.FloatSlider(value=0.2, min=0.0, max=0.8, step=0.05, description="mask ratio p",
-                                        readout_format=".2f", style=style)
-        self.weights = {k: W.FloatSlider(value=v, min=0.0, max=2.0, step=0.1, description=f"λ {k.upper()}",
-                                         readout_format=".1f", style=style) for k, v in PAPER_WEIGHTS.items()}
-        self.button = W.Button(description="Run", button_style="primary", icon="play",
-                               tooltip="pre-train and fine-tune with these settings (a few seconds)")
-        self.status = W.HTML("Set the sliders, then press <b>Run</b> (needs a live kernel, e.g. Colab).")
-        self.output = W.Output()
-        self.run_fn, self.run_kwargs = run_fn, run_kwargs
-        self.result, self.figure, self.runs = initial, None, 0
-        sliders = W.VBox([self.mask_ratio, *self.weights.values()])
-        super().__init__([W.HBox([sliders, W.VBox([self.button, self.status])]), self.output])
-        self.button.on_click(lambda _button: self.run())
-        if initial is not None:  # show its numbers; the figure is drawn on the first Run
-            self._set_status(initial)
-
-    def values(self) -> dict:
-        return {"mask_ratio": float(self.mask_ratio.value), "weights": {k: float(s.value) for k, s in self.weights.items()}}
-
-    def run(self) -> dict:
-        """Run the tiny experiment with the sliders' values, redraw, and return the result."""
-        v = self.values()
-        self.button.disabled = True
-        self.status.value = "running..."
-        try:
-            self.result = self.run_fn(v["mask_ratio"], v["weights"], **self.run_kwargs)
-        finally:
-            self.button.disabled = False
-        self.runs += 1
-        self._draw(self.result)
-        return self.result
-
-    def _draw(self, result: dict) -> None:
-        from .plots import plot_tiny_experiment
-
-        self.figure = plot_tiny_experiment(result)
-        self._set_status(result)
-        _show(self.output, self.figure)
-
-    def _set_status(self, result: dict) -> None:
-        t = result["finetune"]["test"]
-        self.status.value = (f"test NDCG@10 <b>{t['NDCG@10']:.3f}</b>, HR@10 {t['HR@10']:.3f}"
-                             + (f" ({result['seconds']:.1f} s)" if "seconds" in result else ""))
-
-
 class FigureSwitcher:
     """A slider that switches between figures rendered in advance: it works on a static page (no kernel).
 
@@ -161,7 +118,8 @@ class FigureSwitcher:
     ``input`` event and checks that ``data-current`` and the visible image changed.
     """
 
-    def __init__(self, figures: dict, element_id: str, label: str, value=None, alt: dict | None = None):
+    def __init__(self, figures: dict, element_id: str, label: str, value=None, alt: dict | None = None,
+                 colors: int | None = None):
         import base64
         import io
 
@@ -180,7 +138,21 @@ class FigureSwitcher:
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
             plt.close(fig)
-            self.png[str(key)] = base64.b64encode(buf.getvalue()).decode("ascii")
+            self.png[str(key)] = base64.b64encode(self._palette(buf.getvalue(), colors)).decode("ascii")
+
+    @staticmethod
+    def _palette(png: bytes, colors: int | None) -> bytes:
+        """``png`` as is (``colors`` None), or reduced to a palette of ``colors`` colours: a page with many states
+        stays small (a three-panel state: about 75 kB in full colour, 25 kB with 128 colours)."""
+        if not colors:
+            return png
+        import io
+
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=colors).save(out, format="PNG", optimize=True)
+        return out.getvalue()
 
     #: The readout (``<output>``) has a fixed width, so the slider's track stays put when the value's text grows
     #: ("1" to "1023"): the row sits in a centred figure, where a wider readout would shift everything before it.
@@ -237,100 +209,6 @@ def infonce_switcher(negatives=INFONCE_NEGATIVES, value: int = 15, dim: int = 4,
     return FigureSwitcher(figures, element_id, "negatives K", value=value, alt=alt), sweep
 
 
-# ------------------------------------------------------------------------------------------------
-# Chapter 13's explorer on a static page: the stored grid of the ``explorer`` experiment
-# ------------------------------------------------------------------------------------------------
-#: The knobs of the explorer, in slider order, and how each is labelled.
-EXPLORER_LABELS = {"mask_ratio": "mask ratio p", "aap": "λ AAP", "mip": "λ MIP", "map": "λ MAP", "sp": "λ SP"}
-
-
-def explorer_frame(results: list[dict], metric: str = "NDCG@10", split: str = "test"):
-    """The stored runs of the ``explorer`` experiment as one row per run: ``knob`` (``mask_ratio``, ``aap``,
-    ``mip``, ``map``, ``sp``; ``paper`` for the paper's setting, ``none`` for no pre-training), ``value``,
-    ``seed``, ``valid`` and ``test`` (``metric``), ``commit``. The paper's setting is one point of every sweep:
-    :func:`explorer_sweep` adds it where needed. Bad input (no runs, a run of another experiment): ValueError."""
-    import pandas as pd
-
-    from ..experiments import explorer_point
-
-    if not results:
-        raise ValueError("no stored runs of the explorer experiment (python -m s3rec_lite experiment explorer "
-                         "--preset explorer)")
-    rows = []
-    for r in results:
-        if r.get("experiment") != "explorer":
-            raise ValueError(f"{r.get('key')}: not a run of the explorer experiment")
-        knob, value = explorer_point(r["tag"], r["model"])
-        rows.append({"knob": knob, "value": value, "seed": r["seed"], "valid": r["valid"][metric],
-                     "test": r["test"][metric], "commit": r["provenance"]["commit"], "key": r["key"]})
-    return pd.DataFrame(rows)
-
-
-def explorer_sweep(frame, knob: str, which: str = "test"):
-    """One knob's sweep: one row per value (the paper's setting included) with ``mean``, ``sd`` (over seeds,
-    NaN for one seed), ``n`` and the seeds' values in ``values``, sorted by value."""
-    import pandas as pd
-
-    from ..experiments import explorer_defaults
-
-    if knob not in EXPLORER_LABELS:
-        raise ValueError(f"unknown knob {knob!r}; choose one of {', '.join(EXPLORER_LABELS)}")
-    part = frame[frame.knob == knob]
-    paper = frame[frame.knob == "paper"].assign(knob=knob, value=explorer_defaults()[knob])
-    part = pd.concat([part, paper]).sort_values(["value", "seed"])
-    out = part.groupby("value")[which].agg(mean="mean", sd="std", n="count", values=list).reset_index()
-    return out
-
-
-def explorer_baseline(frame, which: str = "test") -> dict:
-    """No pre-training (SASRec, the same network from its initialisation): mean, sd and n over seeds."""
-    v = frame[frame.knob == "none"][which]
-    if v.empty:
-        raise ValueError("the stored grid has no run without pre-training")
-    return {"mean": float(v.mean()), "sd": float(v.std()), "n": int(v.count()), "values": v.tolist()}
-
-
-def plot_explorer_state(frame, knob: str, value: float, which: str = "test", metric: str = "NDCG@10"):
-    """One state of the explorer: the sweep of ``knob`` (every seed a dot, mean ± sd a bar), the chosen
-    ``value`` highlighted, and the no-pre-training band (mean ± sd). 6.4 x 3.4 in."""
-    import matplotlib.pyplot as plt
-
-    from .plots import color, style
-
-    style()
-    sweep, base = explorer_sweep(frame, knob, which), explorer_baseline(frame, which)
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    lo, hi = base["mean"] - base["sd"], base["mean"] + base["sd"]
-    ax.axhspan(lo, hi, color=color("SASRec"), alpha=0.18, lw=0)
-    ax.axhline(base["mean"], color=color("SASRec"), lw=1.5, label="no pre-training (SASRec): mean ± sd")
-    xs = list(range(len(sweep)))
-    for x, (_, row) in zip(xs, sweep.iterrows()):
-        chosen = abs(row["value"] - value) < 1e-9
-        c = color("S3-Rec") if chosen else "#7F8C8D"
-        jitter = np.linspace(-0.12, 0.12, len(row["values"])) if len(row["values"]) > 1 else [0.0]
-        ax.scatter([x + j for j in jitter], row["values"], s=14, color=c, alpha=0.6, zorder=3, lw=0)
-        ax.errorbar([x + 0.25], [row["mean"]], yerr=[0 if np.isnan(row["sd"]) else row["sd"]], fmt="D",
-                    ms=8 if chosen else 5, color=c, capsize=3, zorder=4,
-                    label="pre-trained: seeds (dots), mean ± sd" if chosen else None)
-    ax.set_xticks(xs, [f"{v:g}" for v in sweep["value"]])
-    ax.set_xlabel(EXPLORER_LABELS[knob] + ("  (others at the paper's values)" if knob != "mask_ratio" else
-                                             "  (weights at the paper's values)"))
-    ax.set_ylabel(f"{which} {metric}")
-    row = sweep[np.isclose(sweep["value"], value)]
-    if row.empty:
-        plt.close(fig)
-        raise ValueError(f"{knob} = {value} is not a stored point of the grid ({', '.join(map(str, sweep['value']))})")
-    m, sd = float(row["mean"].iloc[0]), float(row["sd"].iloc[0])
-    ax.set_title(f"{EXPLORER_LABELS[knob]} = {value:g}: {m:.3f} ± {sd:.3f}; no pre-training "
-                 f"{base['mean']:.3f} ± {base['sd']:.3f}", fontsize=10)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2)
-    all_values = [v for vs in sweep["values"] for v in vs] + [lo, hi]
-    pad = 0.05 * (max(all_values) - min(all_values) or 1.0)
-    ax.set_ylim(min(all_values) - pad, max(all_values) + pad)
-    fig.tight_layout()
-    return fig
-
-
 class SweepSwitcher(FigureSwitcher):
     """Several sliders over figures rendered in advance (no kernel): one slider per knob of a 1-D sweep.
 
@@ -338,10 +216,13 @@ class SweepSwitcher(FigureSwitcher):
     Moving one slider shows that knob's figure for its value and puts the other sliders back to their
     defaults (the grid holds 1-D sweeps, not every combination). Root: ``id=element_id``,
     ``data-s3rec-switcher``, ``data-current`` (``knob=value``); images ``img[data-state="knob=value"]``;
-    one ``input[type=range][data-knob=knob]`` per knob."""
+    one ``input[type=range][data-knob=knob]`` per knob. ``readouts`` (optional): ``{(knob, value): text}``, a
+    line of text per state shown above the figures (``p[data-state][data-readout]``, one visible at a time):
+    the numbers of the state as text, not only inside the picture."""
 
     def __init__(self, figures: dict, defaults: dict, element_id: str, labels: dict | None = None,
-                 value: tuple | None = None, alt: dict | None = None):
+                 value: tuple | None = None, alt: dict | None = None, readouts: dict | None = None,
+                 colors: int | None = None):
         if not figures:
             raise ValueError("SweepSwitcher needs at least one figure")
         self.knobs = list(figures)
@@ -355,7 +236,8 @@ class SweepSwitcher(FigureSwitcher):
         flat = {self.state(k, v): fig for k in self.knobs for v, fig in figures[k].items()}
         knob, v = value if value is not None else (self.knobs[0], self.defaults[self.knobs[0]])
         flat_alt = {self.state(k, v2): a for (k, v2), a in (alt or {}).items()}
-        super().__init__(flat, element_id, "explorer", value=self.state(knob, v), alt=flat_alt)
+        self.readouts = {self.state(k, v2): text for (k, v2), text in (readouts or {}).items()}
+        super().__init__(flat, element_id, "sweep", value=self.state(knob, v), alt=flat_alt, colors=colors)
 
     @staticmethod
     def state(knob: str, value) -> str:
@@ -369,7 +251,8 @@ class SweepSwitcher(FigureSwitcher):
            "r.querySelectorAll('input[data-knob]').forEach(function(s){if(s!==this){s.value=s.dataset.default;"
            "s.nextElementSibling.textContent=s.dataset.values.split(',')[+s.value];}},this);"
            "this.nextElementSibling.textContent=v;var st=k+'='+v;"
-           "r.querySelectorAll('img[data-state]').forEach(function(e){e.style.display=(e.dataset.state===st)?'':'none';});"
+           "r.querySelectorAll('img[data-state],p[data-readout]').forEach(function(e){"
+           "e.style.display=(e.dataset.state===st)?'':'none';});"
            "r.dataset.current=st;")
 
     def _repr_html_(self) -> str:
@@ -388,43 +271,527 @@ class SweepSwitcher(FigureSwitcher):
                 f'value="{i}" data-knob="{q(k)}" data-default="{d}" data-values="{q(",".join(labels))}" '
                 f'aria-label="{q(self.labels[k])}" style="vertical-align:middle;width:12em" '
                 f'oninput="{q(self._JS)}"> <output style="{self.READOUT_STYLE}">{q(labels[i])}</output></label>')
+        readouts = "".join(
+            f'<p data-state="{q(s)}" data-readout aria-live="polite" style="margin:0.4em 0;'
+            f'{"" if s == self.value else "display:none"}">{q(self.readouts[s])}</p>'
+            for s in self.states if s in self.readouts)
         images = "".join(
             f'<img data-state="{q(s)}" alt="{q(self.alt.get(s, s))}" '
             f'style="max-width:100%;{"" if s == self.value else "display:none"}" '
             f'src="data:image/png;base64,{self.png[s]}">' for s in self.states)
         return (f'<div class="s3rec-switcher" id="{q(self.element_id)}" data-s3rec-switcher '
-                f'data-current="{q(self.value)}">{"".join(rows)}{images}</div>')
+                f'data-current="{q(self.value)}">{"".join(rows)}{readouts}{images}</div>')
 
     def __repr__(self) -> str:
         return f"SweepSwitcher({', '.join(self.knobs)}; showing {self.value})"
 
 
-def explorer_switcher(results: list[dict], which: str = "test", element_id: str = "ch10-explorer-switcher"):
-    """Chapter 13's explorer without a kernel: one pre-rendered figure per stored point of the ``explorer``
-    grid (:func:`plot_explorer_state`), a slider per knob. Returns the switcher and the frame it was drawn
-    from (:func:`explorer_frame`)."""
-    from ..experiments import explorer_defaults
+# ------------------------------------------------------------------------------------------------
+# Chapter 13's sweep on sliders: the stored runs of the ``sweep`` experiment (LastFM, official preset)
+# ------------------------------------------------------------------------------------------------
+#: The knobs of the sweep, in slider order, and how each is labelled.
+SWEEP_LABELS = {"mask_ratio": "mask ratio p", "aap": "λ AAP", "mip": "λ MIP", "map": "λ MAP", "sp": "λ SP"}
+#: Fine-tuning seeds per point in the campaign (``--seeds 3``: seed 1 pre-trains, seeds 2 and 3 fine-tune from it).
+SWEEP_SEEDS = 3
+#: What a point that is not stored yet says, in its figure and its readout.
+SWEEP_QUEUED = "not stored yet: queued in the campaign (results/campaign.tsv, stage s1)"
+#: The short live run behind "Run this point": the first ``max_users`` LastFM users, ``pretrain_epochs`` of
+#: pre-training, at most ``finetune_epochs`` of fine-tuning with early stopping after ``patience``: 44 to 57 s on
+#: one thread of a shared, busy 2-core CPU (measured 2026-12-07, data loading included). The stored runs use
+#: every user, 20 pre-training epochs and at most 200 fine-tuning epochs with patience 10 (their ``config``).
+LIVE_RUN = {"max_users": 500, "pretrain_epochs": 2, "finetune_epochs": 20, "patience": 5}
+_OBJECTIVE_COLORS = {"aap": "#1F77B4", "mip": "#D62728", "map": "#2CA02C", "sp": "#9467BD"}
 
-    frame = explorer_frame(results)
-    defaults = explorer_defaults()
-    base = explorer_baseline(frame, which)
+
+def sweep_defaults() -> dict:
+    """The point every 1-D sweep passes through: the paper's mask ratio (0.2) and loss weights, ``{knob: value}``."""
+    return {"mask_ratio": 0.2, **{k: float(v) for k, v in PAPER_WEIGHTS.items()}}
+
+
+def sweep_plan() -> dict:
+    """``{knob: [values]}``: every planned value of each knob (``experiments.SWEEP`` and the paper's), ascending."""
+    from ..experiments import SWEEP
+
+    d = sweep_defaults()
+    return {k: sorted({float(v) for v in SWEEP[k]} | {d[k]}) for k in SWEEP_LABELS}
+
+
+def _point_of(run: dict) -> tuple[str, float | None]:
+    from ..errors import ConfigError
+    from ..experiments import sweep_point
+
+    if run.get("experiment") != "sweep":
+        raise ValueError(f"{run.get('key')}: not a run of the sweep experiment")
+    try:
+        return sweep_point(run.get("tag") or "")
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def sweep_frame(results: list[dict], metric: str = "NDCG@10"):
+    """The stored runs of the ``sweep`` experiment, one row per (run, sweep it belongs to): a run at the paper's
+    point belongs to all five sweeps (five rows, ``paper`` True). Columns: ``knob``, ``value`` (float), ``paper``,
+    ``tag``, ``seed``, ``valid`` and ``test`` (``metric``), ``key``. ``results``: run dicts as
+    ``experiments.load_results("sweep", ...)`` returns them; an empty list gives an empty frame (nothing stored
+    yet). A run of another experiment, or with a value outside ``sweep_plan()``: ValueError naming it."""
+    import pandas as pd
+
+    plan, defaults = sweep_plan(), sweep_defaults()
+    rows = []
+    for r in results:
+        knob, value = _point_of(r)
+        if knob != "paper" and not any(np.isclose(value, v) for v in plan[knob]):
+            raise ValueError(f"{r.get('key')}: {knob} = {value:g} is not a planned value ({plan[knob]})")
+        for k in (SWEEP_LABELS if knob == "paper" else [knob]):
+            rows.append({"knob": k, "value": float(defaults[k] if knob == "paper" else value), "paper": knob == "paper",
+                         "tag": r.get("tag"), "seed": int(r["seed"]), "valid": r["valid"][metric],
+                         "test": r["test"][metric], "key": r.get("key")})
+    return pd.DataFrame(rows, columns=["knob", "value", "paper", "tag", "seed", "valid", "test", "key"])
+
+
+def sweep_table(frame, knob: str, which: str = "test"):
+    """One knob's sweep: one row per planned value (ascending), stored or not: ``value``, ``n`` (seeds stored),
+    ``mean``, ``sd`` (over seeds; NaN below 2), ``values`` (the seeds' ``which``), ``stored`` (n > 0),
+    ``complete`` (n >= SWEEP_SEEDS), ``paper`` (the paper's value). ``frame``: :func:`sweep_frame`."""
+    import pandas as pd
+
+    if knob not in SWEEP_LABELS:
+        raise ValueError(f"unknown knob {knob!r}; choose one of {', '.join(SWEEP_LABELS)}")
+    part = frame[frame.knob == knob]
+    rows = []
+    for v in sweep_plan()[knob]:
+        vals = part[np.isclose(part.value.astype(float), v)].sort_values("seed")[which].astype(float).tolist()
+        rows.append({"value": v, "n": len(vals), "mean": float(np.mean(vals)) if vals else float("nan"),
+                     "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan"), "values": vals,
+                     "stored": bool(vals), "complete": len(vals) >= SWEEP_SEEDS,
+                     "paper": bool(np.isclose(v, sweep_defaults()[knob]))})
+    return pd.DataFrame(rows)
+
+
+def sweep_point_runs(results: list[dict], knob: str, value: float) -> list[dict]:
+    """The stored runs at ``knob = value`` (the others at the paper's point), sorted by seed: the paper's runs
+    for the paper's value. Empty when none is stored yet."""
+    if knob not in SWEEP_LABELS:
+        raise ValueError(f"unknown knob {knob!r}; choose one of {', '.join(SWEEP_LABELS)}")
+    at_paper = bool(np.isclose(value, sweep_defaults()[knob]))
+    out = []
+    for r in results:
+        k, v = _point_of(r)
+        if (k == "paper" and at_paper) or (k == knob and np.isclose(v, value)):
+            out.append(r)
+    return sorted(out, key=lambda r: int(r["seed"]))
+
+
+def _check_planned(knob: str, value: float) -> None:
+    if knob not in SWEEP_LABELS:
+        raise ValueError(f"unknown knob {knob!r}; choose one of {', '.join(SWEEP_LABELS)}")
+    if not any(np.isclose(value, v) for v in sweep_plan()[knob]):
+        raise ValueError(f"{knob} = {value} is not a planned value of the sweep ({sweep_plan()[knob]})")
+
+
+def _spread(row) -> str:
+    """``0.3582 ± 0.0021 (3 seeds)`` or ``0.3582 (1 seed)`` for a stored row of :func:`sweep_table`."""
+    n = int(row["n"])
+    return f"{row['mean']:.4f} (1 seed)" if n < 2 else f"{row['mean']:.4f} ± {row['sd']:.4f} (mean ± sd, {n} seeds)"
+
+
+def sweep_readout(frame, knob: str, value: float, metric: str = "NDCG@10") -> str:
+    """The numbers of one state as a line of text (the readout under the sliders), e.g. ``λ MAP = 0.5: test
+    NDCG@10 0.3612 ± 0.0021 (3 seeds; mean ± sd over fine-tuning seeds); the paper's point 0.3549 ± ...``, or
+    ``... not stored yet: queued in the campaign ...``."""
+    _check_planned(knob, value)
+    table = sweep_table(frame, knob)
+    row = table[np.isclose(table.value, value)].iloc[0]
+    paper = table[table.paper].iloc[0]
+    head = f"{SWEEP_LABELS[knob]} = {value:g}"
+    if not row["stored"]:
+        text = f"{head}: {SWEEP_QUEUED}."
+    else:
+        more = SWEEP_SEEDS - int(row["n"])
+        text = (f"{head}: test {metric} {_spread(row)}" + (f"; {more} more seed{'s' if more != 1 else ''} queued"
+                                                           if more > 0 else "") + ".")
+    if row["paper"]:
+        return text[:-1] + " (the paper's point: every other knob at its paper value)."
+    return text + (f" The paper's point: {_spread(paper)}." if paper["stored"]
+                   else f" The paper's point: {SWEEP_QUEUED}.")
+
+
+def sweep_alt(frame, knob: str, value: float, metric: str = "NDCG@10") -> str:
+    """Alt text of one state's figure: what its three panels show, with the state's numbers."""
+    table = sweep_table(frame, knob)
+    stored = int(table.stored.sum())
+    return (f"Three panels for {SWEEP_LABELS[knob]} = {value:g} on LastFM (the other knobs at the paper's point). "
+            f"Top: test {metric} for each planned value of {SWEEP_LABELS[knob]} ({stored} of {len(table)} values "
+            f"stored), each seed a dot with the mean and standard deviation beside it, a dashed line at the paper's "
+            f"value and the chosen value shaded. Bottom left: the four pre-training losses per epoch of the chosen "
+            f"point, each divided by its first epoch. Bottom right: validation {metric} per fine-tuning epoch, one "
+            f"line per seed. " + sweep_readout(frame, knob, value, metric))
+
+
+_QUEUED_LINES = "not stored yet:\nqueued in the\ncampaign\n(results/campaign.tsv,\nstage s1)"
+
+
+def _note(ax, text: str) -> None:
+    """``text`` in the middle of an empty panel (no ticks)."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="#555555")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_sweep_state(results: list[dict], knob: str, value: float, frame=None, ylim: tuple | None = None,
+                     finetune_ylim: tuple | None = None, metric: str = "NDCG@10"):
+    """One state of chapter 13's sweep sliders, 7.2 x 6.2 in, three panels: (a) ``knob``'s sweep (test
+    ``metric`` per planned value: each seed a dot, mean ± sd, the paper's value dashed, ``value`` shaded; a value
+    not stored yet is marked "queued"); (b) the chosen point's four pre-training losses per epoch, each divided
+    by its first epoch (an objective of weight 0 is not computed: the panel says so); (c) validation ``metric``
+    per fine-tuning epoch, one line per seed, a star at the epoch restored for the test. A point not stored yet
+    draws (a) and says ``SWEEP_QUEUED`` in (b) and (c). ``ylim``, ``finetune_ylim``: fixed axes for (a) and (c),
+    so that all states share them."""
     import matplotlib.pyplot as plt
 
-    figures, alt = {}, {}
-    for knob in EXPLORER_LABELS:
-        sweep = explorer_sweep(frame, knob, which)
-        figures[knob] = {}
-        for v, m, sd, n in zip(sweep["value"], sweep["mean"], sweep["sd"], sweep["n"]):
-            with plt.rc_context({"figure.max_open_warning": 0}):  # all drawn first, then saved and closed
-                figures[knob][v] = plot_explorer_state(frame, knob, v, which)
-            alt[(knob, v)] = (
-                f"{which.capitalize()} NDCG@10 of pre-training + fine-tuning for each stored value of "
-                f"{EXPLORER_LABELS[knob]} (the other settings at the paper's), {n} seeds each as dots with their "
-                f"mean and standard deviation, against a band for no pre-training. Highlighted: "
-                f"{EXPLORER_LABELS[knob]} = {v:g}, {m:.3f} ± {sd:.3f}, against {base['mean']:.3f} ± "
-                f"{base['sd']:.3f} without pre-training.")
-    sw = SweepSwitcher(figures, defaults, element_id, labels=EXPLORER_LABELS, alt=alt)
-    return sw, frame
+    from .plots import color, style
+
+    _check_planned(knob, value)
+    style()
+    frame = sweep_frame(results, metric) if frame is None else frame
+    table = sweep_table(frame, knob)
+    runs = sweep_point_runs(results, knob, value)
+    label = SWEEP_LABELS[knob]
+    fig = plt.figure(figsize=(7.2, 6.2), layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=(1.0, 1.0))
+    ax, ax_pre, ax_fine = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+
+    # (a) the sweep
+    values = table.value.to_numpy(float)
+    span = float(values.max() - values.min()) or 1.0
+    ax.axvspan(value - 0.025 * span, value + 0.025 * span, color=color("S3-Rec"), alpha=0.15, lw=0,
+               label=f"chosen: {label} = {value:g}")
+    ax.axvline(sweep_defaults()[knob], color="black", ls="--", lw=1, label="the paper's value")
+    stored = table[table.stored]
+    if ylim is None:
+        ys = [y for vs in stored["values"] for y in vs]
+        ylim = (min(ys) - 0.01, max(ys) + 0.01) if ys else (0.0, 1.0)
+    for _, row in table.iterrows():
+        chosen = bool(np.isclose(row["value"], value))
+        c = color("S3-Rec") if chosen else "#7F8C8D"
+        if not row["stored"]:  # a hollow marker on the axis: planned, queued
+            ax.plot([row["value"]], [0.03], transform=ax.get_xaxis_transform(), marker="o", ms=6, mfc="white",
+                    mec=c, mew=1.2, clip_on=False, zorder=4)
+            continue
+        ax.scatter([row["value"] - 0.012 * span] * row["n"], row["values"], s=16, color=c, alpha=0.7, lw=0,
+                   zorder=3)
+        ax.errorbar([row["value"] + 0.012 * span], [row["mean"]], yerr=[0 if row["n"] < 2 else row["sd"]], fmt="D",
+                    ms=7 if chosen else 5, color=c, capsize=3, zorder=4)
+    ax.scatter([], [], s=16, color="#7F8C8D", lw=0, label="a seed")
+    ax.errorbar([], [], yerr=[], fmt="D", ms=5, color="#7F8C8D", capsize=3, label="mean ± sd")
+    if not table.stored.all():
+        ax.plot([], [], ls="none", marker="o", ms=6, mfc="white", mec="#7F8C8D", label="not stored yet\n(queued)")
+    ax.set_xticks(values, [f"{v:g}" for v in values])
+    ax.set_xlim(values.min() - 0.06 * span, values.max() + 0.06 * span)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(label + ("  (the weights at the paper's)" if knob == "mask_ratio" else
+                           "  (the mask ratio and the other weights at the paper's)"))
+    ax.set_ylabel(f"test {metric}")
+    ax.set_title(f"(a) {label} swept on LastFM: {int(table.stored.sum())} of {len(table)} values stored",
+                 fontsize=10, loc="left")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+
+    # (b) pre-training losses of the chosen point
+    ax_pre.set_title("(b) pre-training losses", fontsize=10, loc="left")
+    ax_pre.set_xlabel("pre-training epoch")
+    ax_pre.set_ylabel("loss ÷ its value at epoch 1")
+    pre = next((r["pretrain_history"] for r in runs if r.get("pretrain_history")), None)
+    if not runs:
+        _note(ax_pre, _QUEUED_LINES)
+    elif not pre:
+        _note(ax_pre, "no pre-training history stored\nfor this point")
+    else:
+        epochs = [h["epoch"] + 1 for h in pre]
+        for k in ("aap", "mip", "map", "sp"):
+            if k in pre[0]:
+                ax_pre.plot(epochs, [h[k] / pre[0][k] for h in pre], color=_OBJECTIVE_COLORS[k], lw=1.6,
+                            label=k.upper())
+            else:  # weight 0: the objective is not computed, so there is no curve; the legend says why
+                ax_pre.plot([], [], ls="none", label=f"{k.upper()}: λ = 0, not computed")
+        ax_pre.set_ylim(0, 1.1)
+        ax_pre.legend(loc="lower left", ncol=1, frameon=False, fontsize=8)
+
+    # (c) fine-tuning curves
+    ax_fine.set_title("(c) fine-tuning, per seed", fontsize=10, loc="left")
+    ax_fine.set_xlabel("fine-tuning epoch")
+    ax_fine.set_ylabel(f"validation {metric}")
+    if not runs:
+        _note(ax_fine, _QUEUED_LINES)
+    for i, r in enumerate(runs):
+        hist = r.get("history") or []
+        xs = [h["epoch"] + 1 for h in hist]
+        ys = [h[f"valid_{metric}"] for h in hist]
+        c = plt.get_cmap("Oranges")(0.45 + 0.2 * i)
+        ax_fine.plot(xs, ys, color=c, lw=1.2, label=f"seed {r['seed']}")
+        best = r.get("best_epoch")
+        if best is not None and 0 <= best < len(hist):
+            ax_fine.plot([best + 1], [ys[best]], marker="*", ms=9, color=c, zorder=3)
+    if finetune_ylim is not None:
+        ax_fine.set_ylim(*finetune_ylim)
+    if runs:
+        ax_fine.legend(loc="lower right", frameon=False, fontsize=8, title="★ restored", title_fontsize=8)
+    return fig
+
+
+def _finetune_ylim(results: list[dict], metric: str) -> tuple:
+    ys = [h[f"valid_{metric}"] for r in results for h in (r.get("history") or [])]
+    return (min(ys) - 0.02, max(ys) + 0.02) if ys else (0.0, 1.0)
+
+
+def live_kernel() -> bool:
+    """Whether a person drives this notebook through a running kernel (Jupyter, Colab): ipywidgets imported
+    (it is, above), an IPython kernel running, and not the site's build (``book/_ext/s3rec_site.py`` sets
+    ``S3REC_SITE_BUILD=1``: the build executes the chapters in kernels nobody sees)."""
+    import os
+
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel") and os.environ.get("S3REC_SITE_BUILD") != "1"
+
+
+def stored_settings(results: list[dict]) -> dict:
+    """What the stored runs used, read from the first one: ``users`` (its dataset's), ``pretrain_epochs``,
+    ``finetune_epochs``, ``patience`` (its config); ``{}`` when nothing is stored."""
+    for r in results:
+        cfg, stats = r.get("config") or {}, r.get("dataset_stats") or {}
+        return {"users": stats.get("users"),
+                **{k: cfg.get(k) for k in ("pretrain_epochs", "finetune_epochs", "patience")}}
+    return {}
+
+
+def live_run_label(settings: dict, stored: dict | None = None) -> str:
+    """How a live run is shorter than the stored ones, in words. ``settings``: a live run's ``settings``
+    (users, all_users, pretrain_epochs, finetune_epochs, patience); ``stored``: :func:`stored_settings`."""
+    s, st = settings, stored or {}
+    of = f" of {s['all_users']}" if s.get("all_users") else ""
+    text = (f"the first {s['users']}{of} LastFM users, {s['pretrain_epochs']} pre-training epoch"
+            f"{'s' if s['pretrain_epochs'] != 1 else ''}, at most {s['finetune_epochs']} fine-tuning epochs with "
+            f"patience {s['patience']}")
+    if st:
+        text += (f"; the stored runs: {st['users']} users, {st['pretrain_epochs']} pre-training epochs, at most "
+                 f"{st['finetune_epochs']} fine-tuning epochs with patience {st['patience']}")
+    return text
+
+
+def run_sweep_point(mask_ratio: float = 0.2, weights: dict | None = None, seed: int = 1, dataset: str = "LastFM",
+                    **overrides) -> dict:
+    """A short live run of any point (not only the planned ones): the ``official`` preset with ``mask_ratio`` and
+    ``weights`` (over ``PAPER_WEIGHTS``), shortened by ``LIVE_RUN`` (``overrides`` change it: ``max_users``,
+    ``pretrain_epochs``, ``finetune_epochs``, ``patience``), pre-trained (skipped when every weight is 0) and
+    fine-tuned on one CPU thread. Returns ``{"mask_ratio", "weights", "pretrain_history", "finetune" (the
+    :func:`s3rec_lite.train.finetune` result), "settings" (users, all_users, epochs, patience), "seconds"}``."""
+    from ..config import preset
+    from ..pipeline import prepare_dataset
+    from ..train import build_model, finetune, pretrain, seed_everything
+
+    if not 0.0 <= float(mask_ratio) < 1.0:
+        raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
+    unknown = set(weights or {}) - set(PAPER_WEIGHTS)
+    if unknown:
+        raise ValueError(f"unknown loss weight {sorted(unknown)[0]!r}; choose among {', '.join(PAPER_WEIGHTS)}")
+    t0 = time.perf_counter()
+    short = {**LIVE_RUN, **overrides}
+    cfg = preset("official", progress=False, device="cpu", seed=seed, mask_ratio=float(mask_ratio),
+                 loss_weights={**PAPER_WEIGHTS, **{k: float(v) for k, v in (weights or {}).items()}},
+                 packed_pretraining=True, packed_finetuning=True, **short)
+    ds = prepare_dataset(dataset, cfg)
+    full = prepare_dataset(dataset, cfg.replace(max_users=None))
+    with single_thread():
+        seed_everything(cfg.seed)
+        model = build_model(cfg, ds)
+        history = pretrain(model, ds, cfg) if any(w > 0 for w in cfg.loss_weights.values()) else []
+        result = finetune(model, ds, cfg)
+    settings = {"users": ds.num_users, "all_users": full.num_users, "pretrain_epochs": len(history),
+                "finetune_epochs": cfg.finetune_epochs, "patience": cfg.patience}
+    return {"mask_ratio": float(mask_ratio), "weights": dict(cfg.loss_weights), "pretrain_history": history,
+            "finetune": result, "settings": settings, "dataset": dataset, "seconds": time.perf_counter() - t0}
+
+
+def plot_live_run(live: list[dict], stored: list[dict], metric: str = "NDCG@10"):
+    """The live runs (dashed) beside the stored runs of a point (solid): validation ``metric`` per fine-tuning
+    epoch, 7.2 x 3.2 in; each live run's legend entry says its setting and its test ``metric``."""
+    import matplotlib.pyplot as plt
+
+    from .plots import style
+
+    style()
+    fig, ax = plt.subplots(figsize=(7.2, 3.2), layout="constrained")
+    for r in stored:
+        ys = [h[f"valid_{metric}"] for h in r.get("history") or []]
+        ax.plot(range(1, len(ys) + 1), ys, color="#7F8C8D", lw=1.2,
+                label=f"stored, seed {r['seed']} (all users, 20 pre-training epochs): test {r['test'][metric]:.4f}")
+    for i, r in enumerate(live):
+        ys = [h[f"valid_{metric}"] for h in r["finetune"]["history"]]
+        w = ", ".join(f"{k.upper()} {v:g}" for k, v in r["weights"].items())
+        ax.plot(range(1, len(ys) + 1), ys, ls="--", lw=1.6, color=plt.get_cmap("tab10")(i % 10),
+                label=(f"live: p {r['mask_ratio']:g}, λ {w} ({r['settings']['users']} users, "
+                       f"{r['settings']['pretrain_epochs']} pre-training ep.): "
+                       f"test {r['finetune']['test'][metric]:.4f}"))
+    ax.set_xlabel("fine-tuning epoch")
+    ax.set_ylabel(f"validation {metric}")
+    ax.set_title("live runs (dashed, shorter: fewer users and epochs) beside the stored runs (solid)", fontsize=9,
+                 loc="left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=7)
+    return fig
+
+
+def kernel_note(stored: dict | None = None) -> str:
+    """What the page says about **Run this point** (HTML): it needs a live kernel, and how its run is shorter
+    than the stored ones (``LIVE_RUN`` against ``stored``, :func:`stored_settings`)."""
+    short = live_run_label({"users": LIVE_RUN["max_users"], "all_users": (stored or {}).get("users"), **LIVE_RUN},
+                           stored)
+    return ("<p><em>Run this point</em> (a short live run of any setting, drawn beside the stored runs) needs a "
+            "live Python kernel. On the website the sliders switch between the stored runs only; open the chapter "
+            "in Colab (the rocket icon, then <em>Colab</em>) or in Jupyter and run the cell under the figure "
+            f"(<code>explorer.live()</code>). The live run is shorter than the stored ones: {short}.</p>")
+
+
+class SweepExplorer:
+    """Chapter 13's sweep on sliders. Static (no kernel): one pre-rendered state per planned point
+    (:func:`plot_sweep_state`, readout :func:`sweep_readout`, alt :func:`sweep_alt`) in a :class:`SweepSwitcher`
+    (``.switcher``), also for the points not stored yet. ``live()``: in a live kernel, the same sliders as
+    ipywidgets with a "Run this point" button (:class:`SweepLivePanel`). ``results``: the stored runs of the
+    ``sweep`` experiment (any subset: the store fills as the campaign runs)."""
+
+    def __init__(self, results: list[dict], element_id: str = "ch10-sweep-switcher", metric: str = "NDCG@10"):
+        import matplotlib.pyplot as plt
+
+        self.results, self.metric = list(results), metric
+        self.frame = sweep_frame(self.results, metric)
+        self.plan, self.defaults = sweep_plan(), sweep_defaults()
+        ys = self.frame.test.astype(float)
+        ylim = (float(ys.min()) - 0.01, float(ys.max()) + 0.01) if len(ys) else (0.0, 1.0)
+        fylim = _finetune_ylim(self.results, metric)
+        figures, alt, readouts = {}, {}, {}
+        for knob in SWEEP_LABELS:
+            figures[knob] = {}
+            for v in self.plan[knob]:
+                with plt.rc_context({"figure.max_open_warning": 0}):  # all drawn first, then saved and closed
+                    figures[knob][v] = plot_sweep_state(self.results, knob, v, self.frame, ylim, fylim, metric)
+                alt[(knob, v)] = sweep_alt(self.frame, knob, v, metric)
+                readouts[(knob, v)] = sweep_readout(self.frame, knob, v, metric)
+        self.switcher = SweepSwitcher(figures, self.defaults, element_id, labels=SWEEP_LABELS, alt=alt,
+                                      readouts=readouts, colors=128)  # 28 states: a palette keeps the page small
+
+    @property
+    def stored_points(self) -> int:
+        """Planned points with at least one stored run (the paper's point counted once)."""
+        return sum(int(sweep_table(self.frame, k).query("stored and not paper").shape[0]) for k in SWEEP_LABELS) + \
+            int(bool(self.frame.paper.any()))
+
+    def _repr_html_(self) -> str:
+        return self.switcher._repr_html_()  # the note on the button comes with ``live()``'s cell
+
+    def live(self, run_fn=None):
+        """In a live kernel (:func:`live_kernel`): a :class:`SweepLivePanel`; elsewhere (the site's build) the
+        note that the button needs a kernel."""
+        from IPython.display import HTML
+
+        if not live_kernel():
+            return HTML(kernel_note(stored_settings(self.results)))
+        return SweepLivePanel(self, run_fn=run_fn or run_sweep_point)
+
+    def __repr__(self) -> str:
+        return f"SweepExplorer({len(self.results)} stored runs; {self.switcher!r})"
+
+
+class SweepLivePanel(W.VBox):
+    """The sweep's sliders in a live kernel: one ``SelectionSlider`` per knob over its planned values (moving one
+    puts the others back to the paper's point), the stored state of the chosen point (its readout and figure),
+    and **Run this point**: a short live run (``run_fn``, default :func:`run_sweep_point`) drawn beside that
+    point's stored runs (:func:`plot_live_run`). ``run()`` can be called directly, with any setting."""
+
+    def __init__(self, explorer: SweepExplorer, run_fn=run_sweep_point, **run_kwargs):
+        style = {"description_width": "90px"}
+        self.explorer, self.run_fn, self.run_kwargs = explorer, run_fn, run_kwargs
+        self.sliders = {k: W.SelectionSlider(options=[(f"{v:g}", v) for v in explorer.plan[k]],
+                                             value=explorer.defaults[k], description=SWEEP_LABELS[k], style=style,
+                                             continuous_update=False, layout=W.Layout(width="26em"))
+                        for k in SWEEP_LABELS}
+        self.stored = W.HTML()
+        self.button = W.Button(description="Run this point", button_style="primary", icon="play",
+                               tooltip="a short live run of this setting (about a minute on one CPU thread)")
+        self.stored_settings = stored_settings(explorer.results)
+        planned = {"users": LIVE_RUN["max_users"], "all_users": self.stored_settings.get("users"), **LIVE_RUN}
+        self.status = W.HTML("<b>Run this point</b>: a short live run, "
+                             f"{live_run_label(planned, self.stored_settings)} "
+                             "(about a minute on one CPU thread).")
+        self.output = W.Output()
+        self.live_runs: list[dict] = []
+        self.figure = None
+        self._resetting = False
+        for k, s in self.sliders.items():
+            s.observe(functools.partial(self._moved, k), names="value")
+        self.button.on_click(lambda _button: self.run())
+        super().__init__([W.HBox([W.VBox(list(self.sliders.values())), W.VBox([self.button, self.status])]),
+                          self.stored, self.output])
+        self._show_stored()
+
+    def point(self) -> tuple[str, float]:
+        """``(knob, value)`` the sliders show: the knob moved away from the paper's point, else the first knob."""
+        for k, s in self.sliders.items():
+            if not np.isclose(s.value, self.explorer.defaults[k]):
+                return k, float(s.value)
+        k = next(iter(self.sliders))
+        return k, self.explorer.defaults[k]
+
+    def _moved(self, knob: str, change) -> None:
+        if self._resetting:
+            return
+        self._resetting = True
+        try:
+            for k, s in self.sliders.items():
+                if k != knob:
+                    s.value = self.explorer.defaults[k]
+        finally:
+            self._resetting = False
+        self._show_stored()
+
+    def _show_stored(self) -> None:
+        import html
+
+        state = SweepSwitcher.state(*self.point())
+        sw = self.explorer.switcher
+        self.stored.value = (f"<p>{html.escape(sw.readouts.get(state, state))}</p><img alt=\""
+                             f"{html.escape(sw.alt.get(state, state), quote=True)}\" style=\"max-width:100%\" "
+                             f"src=\"data:image/png;base64,{sw.png[state]}\">")
+
+    def run(self, mask_ratio: float | None = None, weights: dict | None = None) -> dict:
+        """A short live run of the sliders' point (or of ``mask_ratio`` / ``weights``, any values), drawn beside
+        the stored runs of the sliders' point; returns the run (also appended to ``live_runs``)."""
+        knob, value = self.point()
+        setting = {"mask_ratio": self.explorer.defaults["mask_ratio"],
+                   "weights": {k: self.explorer.defaults[k] for k in PAPER_WEIGHTS}}
+        if knob == "mask_ratio":
+            setting["mask_ratio"] = value
+        else:
+            setting["weights"][knob] = value
+        if mask_ratio is not None:
+            setting["mask_ratio"] = float(mask_ratio)
+        setting["weights"].update(weights or {})
+        self.button.disabled = True
+        self.status.value = "running (about a minute)..."
+        try:
+            result = self.run_fn(setting["mask_ratio"], setting["weights"], **self.run_kwargs)
+        finally:
+            self.button.disabled = False
+        self.live_runs.append(result)
+        stored = sweep_point_runs(self.explorer.results, knob, value)
+        self.figure = plot_live_run(self.live_runs, stored, self.explorer.metric)
+        t = result["finetune"]["test"][self.explorer.metric]
+        self.status.value = (f"live test {self.explorer.metric} <b>{t:.4f}</b> in {result.get('seconds', 0):.0f} s "
+                             f"({live_run_label(result['settings'], self.stored_settings)}): not comparable with the "
+                             "stored numbers, only with other live runs.")
+        _show(self.output, self.figure)
+        return result
 
 
 # ------------------------------------------------------------------------------------------------
