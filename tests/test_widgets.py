@@ -272,3 +272,22 @@ def test_weight_switcher_shows_each_stored_ablation_setting():
     assert "-0.055" in fig.axes[0].get_title()
     partial = widgets.weight_switcher(frame[frame.variant != "no-sp"], PAPER_WEIGHTS)
     assert partial.knobs == ["aap", "mip", "map"]  # a variant not stored gets no slider
+
+
+def test_weight_switcher_draws_a_panel_per_dataset_the_papers_first():
+    """The sliders read every dataset of the ablation store: a panel each, Beauty above LastFM, and a dataset that
+    lacks the chosen variant says so instead of showing another's bar."""
+    import pandas as pd
+
+    from s3rec_lite.config import PAPER_WEIGHTS
+
+    frame = pd.DataFrame({"dataset": ["LastFM"] * 5 + ["Beauty"] * 2,
+                          "variant": ["full", "no-aap", "no-mip", "no-map", "no-sp", "full", "no-aap"],
+                          "NDCG@10": [0.358, 0.303, 0.363, 0.366, 0.348, 0.40, 0.35]})
+    sw = widgets.weight_switcher(frame, PAPER_WEIGHTS)
+    assert sw.knobs == ["aap", "mip", "map", "sp"]
+    fig = widgets.plot_weight_state(frame, "mip")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].startswith("Beauty: λ MIP = 0: not stored yet") and titles[1].startswith("LastFM: λ MIP = 0: 0.363")
+    assert "Beauty 0.350; LastFM 0.303" in sw.alt["aap=0"] and "Beauty not stored yet" in sw.alt["mip=0"]
+    assert "(-0.050 against all four)" in widgets.plot_weight_state(frame, "aap").axes[0].get_title()

@@ -801,10 +801,30 @@ class SweepLivePanel(W.VBox):
 ABLATION_LABELS = {"aap": "λ AAP", "mip": "λ MIP", "map": "λ MAP", "sp": "λ SP"}
 
 
+#: The datasets of the weight sliders in panel order: the paper's first, LastFM (the small-data case) last.
+WEIGHT_DATASETS = ("Beauty", "Toys_and_Games", "Sports_and_Outdoors", "Yelp", "LastFM")
+
+
+def _weight_datasets(frame) -> list:
+    """The datasets of ``frame`` (a ``dataset`` column, or one unnamed dataset: ``[None]``), the paper's first."""
+    if "dataset" not in frame.columns:
+        return [None]
+    rank = {d: i for i, d in enumerate(WEIGHT_DATASETS)}
+    return sorted(dict.fromkeys(frame.dataset), key=lambda d: rank.get(d, len(rank)))
+
+
+def _weight_values(frame, dataset, metric: str):
+    """The ``metric`` of each stored variant of one dataset (``None``: the whole frame), indexed by variant."""
+    part = frame if dataset is None else frame[frame.dataset == dataset]
+    return part.set_index("variant")[metric]
+
+
 def plot_weight_state(frame, removed: str | None, metric: str = "NDCG@10"):
     """One state of the loss-weight sliders: the test ``metric`` of every stored variant (light bars), the
-    variant with ``removed``'s weight at 0 (or all four, ``None``) dark and named in the title.
-    ``frame``: one row per variant, columns ``variant`` ("full", "no-aap", ...) and ``metric``."""
+    variant with ``removed``'s weight at 0 (or all four, ``None``) dark and named in the title; one panel per
+    dataset (the paper's first), and a panel whose dataset has no run of that variant yet says so.
+    ``frame``: one row per variant (and dataset), columns ``variant`` ("full", "no-aap", ...), ``metric`` and,
+    optionally, ``dataset``."""
     import matplotlib.pyplot as plt
 
     from .plots.results_plots import _variant_label
@@ -812,43 +832,57 @@ def plot_weight_state(frame, removed: str | None, metric: str = "NDCG@10"):
 
     style()
     chosen = "full" if removed is None else f"no-{removed}"
-    values = frame.set_index("variant")[metric]
-    full = float(values["full"])
-    fig, ax = plt.subplots(figsize=(6.0, 3.0))
-    y = np.arange(len(values))
-    ax.barh(y, values.values, color=[color("S3-Rec") if v == chosen else "#D0D0D0" for v in values.index],
-            edgecolor="black", linewidth=0.5)
-    ax.set_yticks(y, [_variant_label(v) for v in values.index])
-    ax.invert_yaxis()
-    ax.axvline(full, color="black", linestyle=":", linewidth=1)
-    lo = float(values.min())
-    left = max(0.0, round(lo - 0.05, 2))
-    ax.set_xlim(left, float(values.max()) + 0.02)
-    ax.set_xlabel(f"test {metric}" + (f" (the axis starts at {left:g})" if left > 0 else ""))
-    v = float(values[chosen])
+    datasets = _weight_datasets(frame)
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(6.0, 0.6 + 2.4 * len(datasets)), squeeze=False)
     what = "all four objectives" if removed is None else f"λ {removed.upper()} = 0"
-    ax.set_title(f"{what}: {v:.3f}" + ("" if removed is None else f" ({v - full:+.3f} against all four)"))
+    for ax, d in zip(axes[:, 0], datasets):
+        values = _weight_values(frame, d, metric)
+        y = np.arange(len(values))
+        ax.barh(y, values.values, color=[color("S3-Rec") if v == chosen else "#D0D0D0" for v in values.index],
+                edgecolor="black", linewidth=0.5)
+        ax.set_yticks(y, [_variant_label(v) for v in values.index])
+        ax.invert_yaxis()
+        left = max(0.0, round(float(values.min()) - 0.05, 2))
+        ax.set_xlim(left, float(values.max()) + 0.02)
+        ax.set_xlabel(f"test {metric}" + (f" (the axis starts at {left:g})" if left > 0 else ""))
+        name = "" if d is None else f"{d}: "
+        if "full" in values.index:
+            ax.axvline(float(values["full"]), color="black", linestyle=":", linewidth=1)
+        if chosen not in values.index:
+            ax.set_title(f"{name}{what}: not stored yet", fontsize=10)
+            continue
+        v = float(values[chosen])
+        gap = "" if removed is None or "full" not in values.index else f" ({v - float(values['full']):+.3f} against all four)"
+        ax.set_title(f"{name}{what}: {v:.3f}{gap}", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def weight_switcher(frame, weights: dict, metric: str = "NDCG@10", element_id: str = "ch12-weights-switcher"):
     """Chapter 16's loss-weight sliders without a kernel: one slider per objective, from 0 (left end: the
-    objective removed) to its paper weight (right end, the default), each position showing the stored run of that
-    setting (:func:`plot_weight_state`). ``frame``: one row per stored variant ("full", "no-aap", ...); ``weights``: the paper's weights. Only one weight is at 0 at a
-    time: the ablation removes one objective per run, so moving a slider puts the others back."""
+    objective removed) to its paper weight (right end, the default), each position showing the stored runs of that
+    setting (:func:`plot_weight_state`, a panel per dataset). ``frame``: one row per stored variant ("full",
+    "no-aap", ...) and, optionally, dataset (a ``dataset`` column); ``weights``: the paper's weights. An objective
+    gets a slider once some dataset has its removal stored. Only one weight is at 0 at a time: the ablation removes
+    one objective per run, so moving a slider puts the others back."""
     figures, alt = {}, {}
+    datasets = _weight_datasets(frame)
     for k in ABLATION_LABELS:
         if f"no-{k}" not in set(frame.variant):
             continue
         figures[k] = {}
         for w in (0.0, float(weights[k])):  # 0 at the slider's left end, the paper's weight (the default) at its right
             removed = None if w else k
+            chosen = "full" if removed is None else f"no-{k}"
             figures[k][w] = plot_weight_state(frame, removed, metric)
-            value = float(frame.set_index("variant")[metric]["full" if removed is None else f"no-{k}"])
+            said = []
+            for d in datasets:
+                values = _weight_values(frame, d, metric)
+                said.append(("" if d is None else f"{d} ") + (f"{float(values[chosen]):.3f}" if chosen in values.index
+                                                              else "not stored yet"))
             alt[(k, w)] = (f"Horizontal bars of test {metric} for S3-Rec pre-trained with all four objectives "
-                           f"and with each one removed; highlighted: "
-                           + ("all four objectives" if removed is None else f"{ABLATION_LABELS[k]} = 0")
-                           + f", {value:.3f}.")
+                           f"and with each one removed{'' if datasets == [None] else ', one panel per dataset'}; "
+                           "highlighted: " + ("all four objectives" if removed is None else f"{ABLATION_LABELS[k]} = 0")
+                           + ", " + "; ".join(said) + ".")
     sw = SweepSwitcher(figures, {k: float(weights[k]) for k in figures}, element_id, labels=ABLATION_LABELS, alt=alt)
     return sw
