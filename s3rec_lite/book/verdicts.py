@@ -247,7 +247,7 @@ def verdict_table(frame: pd.DataFrame, order=("Beauty", "Toys_and_Games", "Sport
 
 __all__ = ["Estimate", "estimates", "seed_frame", "pretrain_seed", "variant_of", "relative_pretrain_spread", "verdict",
            "difference", "ablation_verdicts", "sparsity_verdicts", "pretrain_epochs_verdict", "verdict_table",
-           "HOLDS", "FAILS", "UNCLEAR"]
+           "sweep_rows", "sweep_values", "sweep_verdicts", "scope_markdown", "HOLDS", "FAILS", "UNCLEAR"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -309,6 +309,33 @@ def scope_markdown(runs: list[dict], what: str) -> str:
 # ------------------------------------------------------------------------------------------------
 # Chapter 13's sweep: is a knob's curve flat, and is the paper's value as good as the best?
 # ------------------------------------------------------------------------------------------------
+def sweep_rows(runs: list[dict], paper: dict, metric: str = "NDCG@10", point=None) -> pd.DataFrame:
+    """The stored runs of a 1-D sweep, one row per (run, knob whose sweep it belongs to): a run at the paper's
+    point belongs to every knob of ``paper`` (a row each, at ``paper[knob]``, ``paper`` True); a run without a
+    test ``metric`` is skipped. ``point(tag) -> (knob, value)``: default ``experiments.sweep_point``. Columns:
+    ``knob``, ``value`` (float), ``paper``, ``tag``, ``seed``, ``valid`` and ``test`` (``metric``; ``valid`` NaN
+    where the run has none), ``key``. Shared by :func:`sweep_verdicts` and the book's sweep widget."""
+    if point is None:
+        from ..experiments import sweep_point as point
+    rows = []
+    for r in runs:
+        if not r.get("test"):
+            continue
+        knob, value = point(r.get("tag") or "")
+        for k in (paper if knob == "paper" else [knob]):
+            rows.append({"knob": k, "value": float(paper[k] if knob == "paper" else value), "paper": knob == "paper",
+                         "tag": r.get("tag"), "seed": int(r.get("seed", 0)),
+                         "valid": float((r.get("valid") or {}).get(metric, math.nan)),
+                         "test": float(r["test"][metric]), "key": r.get("key")})
+    return pd.DataFrame(rows, columns=["knob", "value", "paper", "tag", "seed", "valid", "test", "key"])
+
+
+def sweep_values(rows: pd.DataFrame, knob: str, value: float, column: str = "test") -> list[float]:
+    """The stored ``column`` values of ``knob = value`` in :func:`sweep_rows`'s frame, sorted by seed."""
+    part = rows[(rows.knob == knob) & ((rows.value.astype(float) - float(value)).abs() < 1e-9)]
+    return part.sort_values("seed")[column].astype(float).tolist()
+
+
 def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, metric: str = "NDCG@10",
                    point=None) -> pd.DataFrame:
     """The conclusions of the ``sweep`` experiment, one row per knob whose sweep is **complete**: every value of
@@ -328,24 +355,13 @@ def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, me
     ``seeds`` below 2 (no spread to pool): ValueError."""
     if seeds < 2:
         raise ValueError(f"seeds must be at least 2 to measure a spread, got {seeds}")
-    if point is None:
-        from ..experiments import sweep_point as point
-    rows = []
-    for r in runs:
-        if not r.get("test"):
-            continue
-        knob, value = point(r.get("tag") or "")
-        for k in (plan if knob == "paper" else [knob]):
-            rows.append({"knob": k, "value": float(paper[k] if knob == "paper" else value),
-                         "y": float(r["test"][metric])})
-    df = pd.DataFrame(rows, columns=["knob", "value", "y"])
+    rows = sweep_rows(runs, {k: paper[k] for k in plan}, metric, point)
     columns = ["knob", "best", "best_mean", "worst", "worst_mean", "paper_mean", "range", "se_range", "flat", "gap",
                "se_gap", "paper_near_best", "runs"]
     out = []
     for knob, values in plan.items():
         wanted = sorted({float(v) for v in values} | {float(paper[knob])})
-        part = df[df.knob == knob]
-        groups = {v: part.y[(part.value - v).abs() < 1e-9].tolist() for v in wanted}
+        groups = {v: sweep_values(rows, knob, v) for v in wanted}
         if any(len(ys) < seeds for ys in groups.values()):
             continue
         mean = {v: sum(ys) / len(ys) for v, ys in groups.items()}

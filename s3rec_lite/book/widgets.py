@@ -334,19 +334,14 @@ def sweep_frame(results: list[dict], metric: str = "NDCG@10"):
     ``tag``, ``seed``, ``valid`` and ``test`` (``metric``), ``key``. ``results``: run dicts as
     ``experiments.load_results("sweep", ...)`` returns them; an empty list gives an empty frame (nothing stored
     yet). A run of another experiment, or with a value outside ``sweep_plan()``: ValueError naming it."""
-    import pandas as pd
+    from .verdicts import sweep_rows
 
-    plan, defaults = sweep_plan(), sweep_defaults()
-    rows = []
-    for r in results:
+    plan = sweep_plan()
+    for r in results:  # every run belongs to the sweep, at a planned value
         knob, value = _point_of(r)
         if knob != "paper" and not any(np.isclose(value, v) for v in plan[knob]):
             raise ValueError(f"{r.get('key')}: {knob} = {value:g} is not a planned value ({plan[knob]})")
-        for k in (SWEEP_LABELS if knob == "paper" else [knob]):
-            rows.append({"knob": k, "value": float(defaults[k] if knob == "paper" else value), "paper": knob == "paper",
-                         "tag": r.get("tag"), "seed": int(r["seed"]), "valid": r["valid"][metric],
-                         "test": r["test"][metric], "key": r.get("key")})
-    return pd.DataFrame(rows, columns=["knob", "value", "paper", "tag", "seed", "valid", "test", "key"])
+    return sweep_rows(results, sweep_defaults(), metric)
 
 
 def sweep_table(frame, knob: str, which: str = "test"):
@@ -355,12 +350,14 @@ def sweep_table(frame, knob: str, which: str = "test"):
     ``complete`` (n >= SWEEP_SEEDS), ``paper`` (the paper's value). ``frame``: :func:`sweep_frame`."""
     import pandas as pd
 
+    from .verdicts import sweep_values
+
     if knob not in SWEEP_LABELS:
         raise ValueError(f"unknown knob {knob!r}; choose one of {', '.join(SWEEP_LABELS)}")
-    part = frame[frame.knob == knob]
+
     rows = []
     for v in sweep_plan()[knob]:
-        vals = part[np.isclose(part.value.astype(float), v)].sort_values("seed")[which].astype(float).tolist()
+        vals = sweep_values(frame, knob, v, which)
         rows.append({"value": v, "n": len(vals), "mean": float(np.mean(vals)) if vals else float("nan"),
                      "sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan"), "values": vals,
                      "stored": bool(vals), "complete": len(vals) >= SWEEP_SEEDS,
@@ -603,7 +600,7 @@ def run_sweep_point(mask_ratio: float = 0.2, weights: dict | None = None, seed: 
                  loss_weights={**PAPER_WEIGHTS, **{k: float(v) for k, v in (weights or {}).items()}},
                  packed_pretraining=True, packed_finetuning=True, **short)
     ds = prepare_dataset(dataset, cfg)
-    full = prepare_dataset(dataset, cfg.replace(max_users=None))
+    full = prepare_dataset(dataset, cfg.replace(max_users=None))  # the same loaded dataset (kept), all its users
     with single_thread():
         seed_everything(cfg.seed)
         model = build_model(cfg, ds)
