@@ -1,11 +1,16 @@
 """Packed fine-tuning steps with the plain and the fused Adam, side by side, and where a step's time goes.
 
     python benchmarks/finetune_step.py --dataset Beauty --threads 1 --steps 30 --repeats 3 [--profile]
+    python benchmarks/finetune_step.py --dataset Beauty --threads 1 --steps 30 --repeats 3 --compile
 
 Builds the official preset's S3-Rec on the dataset (from its initialisation), then times ``--steps`` fine-tuning
 steps of batch 256 (the loop of ``s3rec_lite.train.finetune``: ``packed_finetuning`` on) with ``fused_adam_cpu``
 off and on, alternating, ``--repeats`` times, each from the same initialisation and batches; prints ms per step and
 the largest difference between the two runs' losses. ``--profile``: also the operators by self time of one run.
+``--compile``: instead, the step's loss eager against ``torch.compile`` (default mode, ``dynamic=True``: a packed
+batch's row count changes every step), both with the fused Adam; the compiled run's first ``--warmup`` steps
+(compilation and recompilations) are timed apart. Compiled code draws its dropout from another random stream,
+so its losses are a sanity check (same scale), not an equality test.
 """
 from __future__ import annotations
 
@@ -25,8 +30,11 @@ from s3rec_lite.pipeline import prepare_dataset  # noqa: E402
 from s3rec_lite.zoo import build_model  # noqa: E402
 
 
-def run_steps(ds, split, cfg, fused: bool, steps: int, batch: int = 256) -> tuple[float, list[float]]:
-    """ms per step and the losses of ``steps`` packed fine-tuning steps from a fixed initialisation."""
+def run_steps(ds, split, cfg, fused: bool, steps: int, batch: int = 256, loss_fn=None,
+              warmup: int = 0) -> tuple[float, list[float]]:
+    """ms per step and the losses of ``steps`` packed fine-tuning steps from a fixed initialisation (after
+    ``warmup`` untimed steps; ``loss_fn``: ``next_item_loss`` or a compiled version of it)."""
+    loss_fn = loss_fn or next_item_loss
     train_x, train_y = torch.as_tensor(split.train_inputs), torch.as_tensor(split.train_targets)  # [U, L]
     user_items = torch.as_tensor(split.user_items)[torch.as_tensor(split.train_users)]
     torch.manual_seed(0)
@@ -36,12 +44,14 @@ def run_steps(ds, split, cfg, fused: bool, steps: int, batch: int = 256) -> tupl
     model.train()
     losses, t0 = [], time.perf_counter()
     n_batches = max(len(train_x) // batch, 1)
-    for step in range(steps):
+    for step in range(warmup + steps):
+        if step == warmup:
+            losses, t0 = [], time.perf_counter()
         lo = (step % n_batches) * batch  # whole batches, cycling through the epoch
         idx = order[lo:lo + batch]
         x, y = train_x[idx], train_y[idx]  # [b, L]
         neg = sample_excluding(user_items[idx], ds.mask_id, (x.shape[1],))  # [b, L]
-        loss = next_item_loss(model, x, y, neg, cfg.objective_variant, packed=True)
+        loss = loss_fn(model, x, y, neg, cfg.objective_variant, packed=True)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -56,11 +66,15 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--compile", action="store_true", help="eager against torch.compile instead of the two Adams")
+    p.add_argument("--warmup", type=int, default=10, help="untimed compiled steps first (with --compile)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = preset("official", packed_finetuning=True, progress=False)
     ds = prepare_dataset(args.dataset, cfg)
     split = ds.split(cfg.max_len)
+    if args.compile:
+        return compare_compiled(ds, split, cfg, args)
     run_steps(ds, split, cfg, False, 3)  # warm-up
     times: dict[bool, list[float]] = {False: [], True: []}
     losses = {}
@@ -79,6 +93,31 @@ def main(argv=None) -> int:
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             run_steps(ds, split, cfg, False, args.steps)
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
+    return 0
+
+
+def compare_compiled(ds, split, cfg, args) -> int:
+    """Eager against ``torch.compile`` of the step's loss, alternating, ``--repeats`` times (fused Adam on both)."""
+    compiled = torch.compile(next_item_loss, dynamic=True)
+    t0 = time.perf_counter()
+    run_steps(ds, split, cfg, True, 1, loss_fn=compiled, warmup=args.warmup)  # compiles (and recompiles) here
+    compile_s = time.perf_counter() - t0
+    run_steps(ds, split, cfg, True, 3)  # eager warm-up
+    times: dict[str, list[float]] = {"eager": [], "compiled": []}
+    losses = {}
+    for _ in range(args.repeats):
+        for name, fn in (("eager", None), ("compiled", compiled)):
+            ms, losses[name] = run_steps(ds, split, cfg, True, args.steps, loss_fn=fn, warmup=args.warmup)
+            times[name].append(ms)
+    print(f"{args.dataset}, {args.threads} thread(s), {args.steps} packed fine-tuning steps of batch 256 after "
+          f"{args.warmup} untimed, fused Adam; torch {torch.__version__}, capability "
+          f"{torch.backends.cpu.get_cpu_capability()}:")
+    print(f"  first compiled run ({args.warmup + 1} steps, compilation included): {compile_s:.1f} s")
+    for name, ts in times.items():
+        print(f"  {name:9} ms/step: {' / '.join(f'{t:.1f}' for t in ts)}")
+    mean = {k: sum(v) / len(v) for k, v in losses.items()}
+    print(f"  mean loss over the timed steps: eager {mean['eager']:.4f}, compiled {mean['compiled']:.4f} "
+          "(other dropout draws: same scale expected, not equality)")
     return 0
 
 
