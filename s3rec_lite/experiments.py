@@ -554,7 +554,10 @@ def default_parallel(device: str = "auto", cores: int | None = None) -> int:
     return 2 if device_kind(device) == "cpu" and cores >= 2 else 1
 
 
-def _worker_command(args, run: Run, at_once: int) -> list[str]:
+def worker_command(args, run: Run, at_once: int) -> list[str]:
+    """The command of a worker process that runs ``run`` alone (``--only``), on its share of the CPU's threads
+    (``args``: the runner's parsed arguments; ``at_once``: workers at the same time). The runner's
+    ``--parallel`` and the campaign's scheduler start these."""
     cmd = [sys.executable, "-m", "s3rec_lite", "experiment", args.name, "--preset", args.preset, "--device",
            args.device, "--results", args.results, "--runs", args.runs, "--only", run.key, "--quiet",
            "--parallel", "1", "--threads", str(args.threads or max(1, (os.cpu_count() or 1) // at_once))]
@@ -628,8 +631,7 @@ def _main(args, argv) -> int:
             print(("todo   " if r in todo else "stored ") + r.key)
         print(f"{args.name} ({args.preset}): {len(runs) - len(todo)} of {len(runs)} runs stored, {len(todo)} to run")
         return 0
-    todo = _reuse_identical(todo, cfgs, args.results, args.preset)
-    todo = _redo_missing_pretraining(todo, runs, cfgs, args.runs, args.preset)
+    todo = left_to_run(todo, runs, cfgs, args.results, args.runs, args.preset)
     command = ["python -m s3rec_lite experiment", *argv]
     print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",
           file=sys.stderr)
@@ -650,13 +652,30 @@ def _main(args, argv) -> int:
     return 0
 
 
+def left_to_run(todo: list[Run], runs: list[Run], cfgs: dict, results_root, runs_root, preset_name: str) -> list[Run]:
+    """What the runner trains of ``todo`` (the declared ``runs`` not stored): after storing a copy of each run that
+    another experiment already made with the very same settings (:func:`_reuse_identical`), and with the
+    pre-trainings whose checkpoints are gone put first (:func:`_redo_missing_pretraining`). The campaign's
+    scheduler (scripts/campaign.py) asks the same question stage by stage."""
+    todo = _reuse_identical(todo, cfgs, results_root, preset_name)
+    return _redo_missing_pretraining(todo, runs, cfgs, runs_root, preset_name)
+
+
+def reuse_key(run: Run, cfg) -> tuple | None:
+    """What makes two runs of different experiments the same run (dataset, model, seed, config, kind of device),
+    for a run that can be reused (a train-stage run from scratch); None for the others."""
+    if run.stage != "train" or run.from_pretrain is not None:
+        return None
+    return (run.dataset, get_model_spec(run.model).name, run.seed, config_hash(cfg), device_kind(cfg.device))
+
+
 def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str) -> list[Run]:
     """Store a copy, not a re-run, of a run that another experiment already made with the very same settings
     (e.g. the ablation's full S3-Rec is Table 2's S3-Rec; sparsity at 100% is Table 2). The copy keeps the
     original provenance and says where it came from (``reused_from``). Returns the runs still to train."""
     from .provenance import write_json_atomic
 
-    candidates = [r for r in todo if r.stage == "train" and r.from_pretrain is None]
+    candidates = [r for r in todo if reuse_key(r, cfgs[r.key]) is not None]
     if not candidates:
         return todo
     index = {}
@@ -669,8 +688,7 @@ def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str
             index.setdefault((data["dataset"], data["model"], data["seed"], data.get("config_hash"), kind), (path, data))
     left = list(todo)
     for r in candidates:
-        found = index.get((r.dataset, get_model_spec(r.model).name, r.seed, config_hash(cfgs[r.key]),
-                           device_kind(cfgs[r.key].device)))
+        found = index.get(reuse_key(r, cfgs[r.key]))
         if found is None:
             continue
         path, data = found
@@ -735,7 +753,7 @@ def _run_ray(args, todo: list[Run], bar) -> None:
     for wave in _order(todo):
         for r in wave:
             log = str(Path(args.runs) / args.preset / r.key / "log.txt")
-            cmd = _worker_command(args, r, 1) + (["--redo"] if r.key in redo else [])
+            cmd = worker_command(args, r, 1) + (["--redo"] if r.key in redo else [])
             needs = [refs[r.depends_on]] if r.depends_on in refs else []
             refs[r.key] = work.options(**share).remote(cmd, log, env, *needs)
     by_ref = {ref: key for key, ref in refs.items()}
@@ -783,7 +801,7 @@ def _run_parallel(args, todo: list[Run], bar, at_once: int) -> None:
             log.parent.mkdir(parents=True, exist_ok=True)
             fh = open(log, "a")
             env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
-            cmd = _worker_command(args, r, at_once) + (["--redo"] if r.key in redo else [])
+            cmd = worker_command(args, r, at_once) + (["--redo"] if r.key in redo else [])
             active.append((r, subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env), fh, log))
         time.sleep(0.5)
         for item in list(active):

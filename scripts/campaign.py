@@ -16,8 +16,13 @@ stored beside the CPU ones as ``seed<S>.cuda.json``; the chapters read CPU runs 
 
     python scripts/campaign.py run --device cuda --parallel 8 --seconds 520 --results results --runs .device/runs
 
-Stopping it (kill the process group) loses at most the epoch in progress of each of its two runs: the same command
-resumes every run from its last finished epoch. Costs: measured on stored runs of the same experiment, dataset and
+It keeps every slot busy across stages: a slot goes to the first run in queue order that can start (its
+pre-training has finished), reading the next stage when the stages read so far have none, so a stage's last long
+pre-training runs beside the next stage's runs instead of beside an idle core. Each run is a worker process of
+the runner (``python -m s3rec_lite experiment ... --only KEY``, its log in ``RUNS/PRESET/KEY/log.txt``).
+
+Stopping it (``pkill -TERM -f "scripts/campaign.py run"``: it stops its workers) loses at most the epoch in
+progress of each run: the same command resumes every run from its last finished epoch. Costs: measured on stored runs of the same experiment, dataset and
 kind of run where there are any, else from the per-dataset epoch times of benchmarks/RESULTS.md (2026-12-07).
 """
 from __future__ import annotations
@@ -67,15 +72,16 @@ def _parse(args: list[str]):
     return ex.build_parser().parse_args(args)
 
 
-def declared(stage: dict) -> tuple[list, dict, argparse.Namespace]:
-    """The runs a stage declares and their configs, as the runner would see them."""
-    a = _parse(stage["args"])
+def declared(stage: dict, device: str = "cpu", extra_args: list[str] = ()) -> tuple[list, dict, argparse.Namespace]:
+    """The runs a stage declares and their configs, as the runner would see them (``extra_args``: more of the
+    runner's options, e.g. ``--results``)."""
+    a = _parse([*stage["args"], *extra_args])
     runs = ex.declared_runs(ex.get_experiment(a.name), a.preset, a.datasets, list(range(1, (a.seeds or 3) + 1)),
                             a.pretrain_seeds)
     if a.models:
-        runs = [r for r in runs if r.model in set(a.models)]
+        runs = [r for r in runs if r.model in {ex.get_model_spec(m).name for m in a.models}]
     extra = parse_overrides(a.set)
-    return runs, {r.key: ex.run_config(r, a.preset, extra, "cpu") for r in runs}, a
+    return runs, {r.key: ex.run_config(r, a.preset, extra, device) for r in runs}, a
 
 
 def _kind(run) -> str:
@@ -129,11 +135,29 @@ def print_status(results_root, queue=QUEUE) -> None:
     print(f"\nLeft: {left:.1f} CPU hours at one thread per run, about {left / 2:.1f} h of wall time with two runs at once.")
 
 
+def stage_tasks(stage: dict, results_root, runs_root, device: str) -> list[dict]:
+    """What a stage still needs, as its runner would see it now (:func:`s3rec_lite.experiments.left_to_run`:
+    copies of runs another experiment already made are stored on the spot): one task per run, ``{"stage",
+    "args", "run", "cfg", "redo"}`` (``redo``: stored, but its checkpoints are gone: trained again)."""
+    runs, cfgs, a = declared(stage, device, ["--results", str(results_root), "--runs", str(runs_root),
+                                             "--device", device, "--quiet"])
+    todo = [r for r in runs if ex.stored(results_root, a.preset, r, cfgs[r.key]) is None]
+    todo = ex.left_to_run(todo, runs, cfgs, results_root, runs_root, a.preset)
+    print(f"== stage {stage['stage']}: {stage['what']}: {len(runs)} runs, {len(runs) - len(todo)} stored, "
+          f"{len(todo)} to run", flush=True)
+    return [{"stage": stage["stage"], "args": a, "run": r, "cfg": cfgs[r.key],
+             "redo": ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None} for r in todo]
+
+
 def run(stages: list[str], results_root, runs_root, parallel: int, device: str = "cpu", seconds: float | None = None,
         queue=QUEUE) -> int:
-    """Run the stages in queue order. ``device``: ``cuda`` stores GPU runs beside the CPU ones (``seed<S>.cuda.json``);
-    ``seconds``: stop (SIGTERM to the whole process group: every run keeps its last finished epoch) when they are up,
-    for a GPU slot of fixed length."""
+    """Run what the stages have left, in queue order, ``parallel`` one-run worker processes at once **across
+    stages**: a slot goes to the first run, in queue order, whose pre-training has finished; when no run of the
+    stages read so far is ready, the next stage is read. So the last long pre-training of a stage (or Fig. 5's one
+    100-epoch pre-training) no longer holds the other slot idle: the next stage's runs fill it. A run identical to
+    one still running or waiting (the same settings, another experiment) waits for it and is then stored as its copy.
+    ``device``: ``cuda`` stores GPU runs beside the CPU ones (``seed<S>.cuda.json``); ``seconds``: stop (SIGTERM to
+    every worker: each keeps its last finished epoch) when they are up, for a GPU slot of fixed length."""
     import signal
     import time
 
@@ -143,27 +167,99 @@ def run(stages: list[str], results_root, runs_root, parallel: int, device: str =
     for name in stages:
         if name not in names:
             raise SystemExit(f"error: no stage {name!r} in {path}; stages: {', '.join(names)}")
+    unread = [s for s in queue if not stages or s["stage"] in stages]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    for stage in [s for s in queue if not stages or s["stage"] in stages]:
-        cmd = [sys.executable, "-m", "s3rec_lite", "experiment", *stage["args"], "--results", str(results_root),
-               "--runs", str(runs_root), "--parallel", str(parallel), "--device", device, "--quiet"]
-        print(f"== stage {stage['stage']}: {stage['what']}\n   {shlex.join(cmd[1:])}", flush=True)
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-        try:
-            code = proc.wait(timeout=None if deadline is None else max(1.0, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            # the runner and its workers (one process group): each keeps its last finished epoch. SIGTERM, not
-            # SIGINT: a process started in the background by a non-interactive shell ignores SIGINT
-            os.killpg(proc.pid, signal.SIGTERM)
+    pending, active, lost, failed = [], [], set(), []
+
+    def ident(t):  # a run is the same run in every stage that declares it
+        return (t["args"].preset, t["run"].key)
+
+    def busy_keys():
+        return {ident(t) for t in pending} | {ident(t) for t, _, _ in active}
+
+    def ready():
+        busy = busy_keys()
+        for t in pending:
+            if (t["args"].preset, t["run"].depends_on) in busy:
+                continue
+            twin = ex.reuse_key(t["run"], t["cfg"])  # the same run under another name, still to finish first?
+            if twin is not None and any(ex.reuse_key(o["run"], o["cfg"]) == twin and o is not t
+                                        for o in pending[:pending.index(t)] + [o for o, _, _ in active]):
+                continue
+            return t
+        return None
+
+    def stop_all(sig=signal.SIGTERM):
+        for _, proc, _ in active:
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+        for _, proc, fh in active:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-            print("== time is up: stopped; the same command resumes every run", flush=True)
-            return 0
-        if code != 0:
-            print(f"== stage {stage['stage']} ended with exit {code}; going on with the next", flush=True)
+            fh.close()
+
+    def on_term(signum, frame):  # the campaign stopped: its workers stop too, each keeping its last epoch
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        while True:
+            for t in [t for t in pending if (t["args"].preset, t["run"].depends_on) in lost]:
+                pending.remove(t)
+                lost.add(ident(t))
+                failed.append(f"{t['run'].key} (not run: {t['run'].depends_on} failed)")
+            while len(active) < parallel:
+                t = ready()
+                if t is None and unread:  # nothing ready: read the next stage
+                    seen = busy_keys()
+                    pending += [n for n in stage_tasks(unread.pop(0), results_root, runs_root, device)
+                                if ident(n) not in seen]
+                    continue
+                if t is None:
+                    break
+                pending.remove(t)
+                r, a = t["run"], t["args"]
+                log = Path(runs_root) / a.preset / r.key / "log.txt"
+                log.parent.mkdir(parents=True, exist_ok=True)
+                fh = open(log, "a")
+                cmd = ex.worker_command(a, r, parallel) + (["--redo"] if t["redo"] else [])
+                print(f"   start {a.preset}/{r.key} (stage {t['stage']})", flush=True)
+                active.append((t, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                                   start_new_session=True), fh))
+            if not active and not pending and not unread:
+                break
+            time.sleep(1.0)
+            for item in list(active):
+                t, proc, fh = item
+                if proc.poll() is None:
+                    continue
+                fh.close()
+                active.remove(item)
+                r, a = t["run"], t["args"]
+                if proc.returncode != 0:
+                    lost.add(ident(t))
+                    failed.append(f"{r.key} (exit {proc.returncode}, log {Path(runs_root) / a.preset / r.key / 'log.txt'})")
+                    print(f"   failed {a.preset}/{r.key} (exit {proc.returncode})", flush=True)
+                    continue
+                got = ex.result_path(results_root, a.preset, r, device)
+                print("   " + (ex.summary_line(json.loads(got.read_text())) if got.exists() else f"done {r.key}"),
+                      flush=True)
+            if deadline is not None and time.time() > deadline:
+                stop_all()
+                print("== time is up: stopped; the same command resumes every run", flush=True)
+                return 0
+    except KeyboardInterrupt:
+        stop_all()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if failed:
+        print("== failed: " + "; ".join(failed), flush=True)
     print("== queue done", flush=True)
     return 0
 

@@ -1,4 +1,5 @@
 """scripts/campaign.py: the queue in the repository, its status, and a run that stops on time and resumes."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,27 @@ def test_status_and_a_run_that_stops_on_time_then_finishes(tmp_path):
     assert campaign.status(res, queue)[0]["stored"] == 0
     assert campaign.main(["run", *common]) == 0
     assert campaign.status(res, queue)[0]["stored"] == 2
+
+
+def test_the_scheduler_runs_across_stages_and_runs_a_shared_run_once(tmp_path, capsys):
+    """Stages declaring the same runs: each run is trained once, by the first stage that declares it (u adds a
+    third seed to t's two); a run of another experiment with the very same settings (v's sparsity at 100% is
+    t's Table 2 run) waits for it and is stored as its copy; a later stage's runs take the free slots while
+    the first stage's runs still run."""
+    queue = tmp_path / "q.tsv"
+    sparsity = TINY.replace("table2", "sparsity").replace("--seeds 2", "--seeds 1")
+    queue.write_text(f"t\tseeds 1-2\t{TINY}\nu\tseeds 1-3\t{TINY.replace('--seeds 2', '--seeds 3')}\n"
+                     f"v\tsparsity\t{sparsity}\n")
+    res, runs = tmp_path / "res", tmp_path / "runs"
+    assert campaign.main(["run", "--queue", str(queue), "--results", str(res), "--runs", str(runs),
+                          "--parallel", "3"]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    starts = [i for i, line in enumerate(lines) if line.startswith("start tiny/table2/synthetic/SASRec/seed")]
+    done = [i for i, line in enumerate(lines) if not line.startswith(("start", "=="))]  # a run's summary line
+    assert len(starts) == 3 and max(starts) < min(done)  # t's and u's runs all started before one ended
+    assert "start tiny/table2/synthetic/SASRec/seed3 (stage u)" in lines and lines[-1] == "== queue done"
+    rows = {r["stage"]: r for r in campaign.status(res, queue)}
+    assert (rows["t"]["stored"], rows["t"]["declared"], rows["u"]["stored"], rows["u"]["declared"]) == (2, 2, 1, 1)
+    assert (rows["v"]["stored"], rows["v"]["declared"]) == (5, 5)
+    copy = json.loads(next((res / "tiny" / "sparsity").rglob("SASRec-frac100/seed1.json")).read_text())
+    assert copy["reused_from"] == "table2/synthetic/SASRec/seed1"

@@ -184,7 +184,7 @@ def test_default_parallel_is_two_one_thread_runs_on_a_cpu(monkeypatch):
     assert ex.default_parallel("auto", cores=16) == 1
     args = ex.build_parser().parse_args(["table2", "--threads", "3"])
     assert args.parallel is None  # resolved in main(): an explicit --parallel always wins
-    cmd = ex._worker_command(ex.build_parser().parse_args(["table2"]), ex.Run("table2", "LastFM", "SASRec", 1, {}), 2)
+    cmd = ex.worker_command(ex.build_parser().parse_args(["table2"]), ex.Run("table2", "LastFM", "SASRec", 1, {}), 2)
     assert cmd[cmd.index("--threads") + 1] == str(max(1, (os.cpu_count() or 1) // 2))
 
 
