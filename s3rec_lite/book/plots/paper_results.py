@@ -151,9 +151,9 @@ def pending_status(experiment: str, preset: str, results_root=None) -> str:
     runs = load_results(experiment, preset, _root(results_root))
     declared = get_experiment(experiment).fn(preset, None, [1, 2, 3])
     datasets = sorted({r.dataset for r in declared})
-    how = (f"`python -m s3rec_lite experiment {experiment} --preset {preset} --datasets LastFM` on a CPU "
-           f"(the campaign queue: `python scripts/campaign.py status`), `--device cuda` for the paper's datasets "
-           f"({', '.join(datasets)})")
+    how = (f"`python -m s3rec_lite experiment {experiment} --preset {preset} --datasets D` on a CPU, or on a GPU "
+           f"with `--device cuda`; the paper's datasets ({', '.join(datasets)}) are queued in the CPU campaign "
+           f"(`results/campaign.tsv`; what is left: `python scripts/campaign.py status`)")
     if not runs:
         return (f"No {experiment!r} run is stored yet at paper scale ({preset} preset): this chapter explains the "
                 f"experiment, and its tables and figures of our runs appear as they land. To make them: {how}.")
