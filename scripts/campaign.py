@@ -1,6 +1,7 @@
 """The campaign queue of results/campaign.tsv: what is left, and one command that runs it.
 
-    python scripts/campaign.py status                 # each stage: runs stored / declared, CPU hours spent and left
+    python scripts/campaign.py status [--runs RUNS]   # each stage: runs stored / declared, CPU hours spent and left;
+                                                      # with RUNS: the runs in progress there, epochs done
     python scripts/campaign.py run [STAGE ...]        # run what is left (all stages in queue order by default)
     python scripts/campaign.py commit                 # git-commit the result JSONs that have landed (from the checkout)
 
@@ -125,7 +126,30 @@ def status(results_root, queue=QUEUE) -> list[dict]:
     return rows
 
 
-def print_status(results_root, queue=QUEUE) -> None:
+def in_progress(results_root, runs_root, queue=QUEUE) -> list[str]:
+    """The runs not stored yet that have training state in ``runs_root`` (they resume from it), each as ``KEY:
+    pre-training, 16 of 20 epochs done`` or ``KEY: fine-tuning, 12 epochs done``, in queue order."""
+    import torch
+
+    out, seen = [], set()
+    for stage in read_queue(queue):
+        runs, cfgs, a = declared(stage)
+        for r in runs:
+            if (a.preset, r.key) in seen or ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None:
+                continue
+            seen.add((a.preset, r.key))
+            folder = Path(runs_root) / a.preset / r.key / ex.config_hash(cfgs[r.key])
+            for part, what in (("finetune", "fine-tuning"), ("pretrain", "pre-training")):
+                state = folder / part / f"{part}_state.pt"
+                if state.exists():
+                    done = int(torch.load(state, map_location="cpu", weights_only=False)["epoch"])
+                    of = f" of {cfgs[r.key].pretrain_epochs}" if part == "pretrain" else ""
+                    out.append(f"{a.preset}/{r.key} (stage {stage['stage']}): {what}, {done}{of} epochs done")
+                    break
+    return out
+
+
+def print_status(results_root, queue=QUEUE, runs_root=None) -> None:
     rows = status(results_root, queue)
     print("| stage | what | runs stored (not counting earlier stages') | CPU hours spent | CPU hours left (estimate) |")
     print("|---|---|---|---|---|")
@@ -133,6 +157,11 @@ def print_status(results_root, queue=QUEUE) -> None:
         print(f"| {r['stage']} | {r['what']} | {r['stored']} of {r['declared']} | {r['spent_h']:.1f} | {r['left_h']:.1f} |")
     left = sum(r["left_h"] for r in rows)
     print(f"\nLeft: {left:.1f} CPU hours at one thread per run, about {left / 2:.1f} h of wall time with two runs at once.")
+    going = in_progress(results_root, runs_root, queue) if runs_root is not None else []
+    if going:  # counted in full above
+        print(f"\nIn progress in {runs_root} (each resumes from its last finished epoch; counted in full above):")
+        for line in going:
+            print(f"- {line}")
 
 
 def stage_tasks(stage: dict, results_root, runs_root, device: str) -> list[dict]:
@@ -293,7 +322,7 @@ def main(argv=None) -> int:
     p.add_argument("--queue", default=str(QUEUE), help="the queue file (default: results/campaign.tsv)")
     a = p.parse_args(argv)
     if a.command == "status":
-        print_status(a.results, a.queue)
+        print_status(a.results, a.queue, a.runs)
         return 0
     if a.command == "commit":
         return commit(a.results)

@@ -66,3 +66,18 @@ def test_the_scheduler_runs_across_stages_and_runs_a_shared_run_once(tmp_path, c
     assert (rows["v"]["stored"], rows["v"]["declared"]) == (5, 5)
     copy = json.loads(next((res / "tiny" / "sparsity").rglob("SASRec-frac100/seed1.json")).read_text())
     assert copy["reused_from"] == "table2/synthetic/SASRec/seed1"
+
+
+def test_status_names_the_runs_in_progress(tmp_path):
+    """A run not stored yet with training state in runs/ is listed with its finished epochs (it resumes there)."""
+    import torch
+
+    queue = tmp_path / "q.tsv"
+    queue.write_text(f"t\ta tiny stage\t{TINY}\n")
+    runs, cfgs, a = campaign.declared(campaign.read_queue(queue)[0])
+    r = runs[0]
+    folder = tmp_path / "runs" / a.preset / r.key / campaign.ex.config_hash(cfgs[r.key]) / "finetune"
+    folder.mkdir(parents=True)
+    torch.save({"epoch": 1}, folder / "finetune_state.pt")
+    assert campaign.in_progress(tmp_path / "res", tmp_path / "runs", queue) == [
+        f"tiny/{r.key} (stage t): fine-tuning, 1 epochs done"]
