@@ -60,6 +60,9 @@ def test_one_pretraining_per_variant_cannot_decide_unless_a_spread_is_borrowed()
     table = v.ablation_verdicts(toys + beauty)
     toys_sp = table[(table.dataset == "T") & (table.claim == "removing SP lowers NDCG@10")].iloc[0]
     assert toys_sp.verdict == v.HOLDS and toys_sp.se > 0.01  # the borrowed spread widens the error
+    assert toys_sp.detail.count("(pre-training spread borrowed)") == 2  # the table says which errors borrow
+    beauty_sp = table[(table.dataset == "B") & (table.claim == "removing SP lowers NDCG@10")].iloc[0]
+    assert "borrowed" not in beauty_sp.detail  # measured on its own pre-trainings
 
 
 def test_sparsity_verdicts_and_the_lead_at_20_percent():

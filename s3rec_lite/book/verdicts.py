@@ -37,9 +37,12 @@ class Estimate:
     groups: int  # pre-trainings (or runs, for a model without pre-training)
     runs: int
     pretrain_spread: bool = True  # False: the standard error holds the fine-tuning spread only
+    borrowed: bool = False  # True: its pre-training spread is borrowed from other datasets (one pre-training here)
 
     def __str__(self) -> str:
-        return f"{self.mean:.4f} ± {self.se:.4f}" + ("" if self.pretrain_spread else " (fine-tuning noise only)")
+        note = " (fine-tuning noise only)" if not self.pretrain_spread else " (pre-training spread borrowed)" \
+            if self.borrowed else ""
+        return f"{self.mean:.4f} ± {self.se:.4f}{note}"
 
 
 def pretrain_seed(run: dict) -> int:
@@ -81,7 +84,7 @@ def estimates(df: pd.DataFrame, pool: list[str] | None = None, borrow: float | N
         v_pool = ss / dof if dof > 0 else None
         for s, x in gd.groupby("setting", sort=False):
             G, runs = len(x), int(x["count"].sum())
-            mean = float(x["mean"].mean())
+            mean, borrowed = float(x["mean"].mean()), False
             if pool and s in pool and v_pool is not None:
                 se, spread = math.sqrt(v_pool / G), True
             elif G >= 2 and not (pool and s in pool):
@@ -92,8 +95,8 @@ def estimates(df: pd.DataFrame, pool: list[str] | None = None, borrow: float | N
                 spread = False
                 if borrow is not None:
                     se = math.sqrt(se ** 2 + (borrow * mean) ** 2 / G) if se == se else borrow * mean / math.sqrt(G)
-                    spread = True
-            out[(d, s)] = Estimate(mean, se, G, runs, spread)
+                    spread = borrowed = True
+            out[(d, s)] = Estimate(mean, se, G, runs, spread, borrowed)
     return out
 
 
