@@ -149,14 +149,22 @@ def in_progress(results_root, runs_root, queue=QUEUE) -> list[str]:
     return out
 
 
-def print_status(results_root, queue=QUEUE, runs_root=None) -> None:
+def status_markdown(results_root, queue=QUEUE) -> str:
+    """The status table of results/README.md (``scripts/results_status.py --write`` puts it there): a row per
+    stage, then the CPU hours left."""
     rows = status(results_root, queue)
-    print("| stage | what | runs stored (not counting earlier stages') | CPU hours spent | CPU hours left (estimate) |")
-    print("|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['stage']} | {r['what']} | {r['stored']} of {r['declared']} | {r['spent_h']:.1f} | {r['left_h']:.1f} |")
+    lines = ["| stage | what | runs stored (not counting earlier stages') | CPU hours spent | CPU hours left (estimate) |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {r['stage']} | {r['what']} | {r['stored']} of {r['declared']} | {r['spent_h']:.1f} | {r['left_h']:.1f} |"
+              for r in rows]
     left = sum(r["left_h"] for r in rows)
-    print(f"\nLeft: {left:.1f} CPU hours at one thread per run, about {left / 2:.1f} h of wall time with two runs at once.")
+    lines += ["", f"Left: {left:.1f} CPU hours at one thread per run, about {left / 2:.1f} h of wall time with two runs "
+              "at once."]
+    return "\n".join(lines)
+
+
+def print_status(results_root, queue=QUEUE, runs_root=None) -> None:
+    print(status_markdown(results_root, queue))
     going = in_progress(results_root, runs_root, queue) if runs_root is not None else []
     if going:  # counted in full above
         print(f"\nIn progress in {runs_root} (each resumes from its last finished epoch; counted in full above):")
@@ -302,9 +310,14 @@ def commit(results_root) -> int:
     if not new:
         print("no new result file")
         return 0
+    import results_status  # the README's generated tables follow the store in the same commit
+
+    results_status.write(Path(results_root) / "README.md")
+    new.append("results/README.md")
     subprocess.run(["git", "add", "--", *new], cwd=top, check=True)
-    groups = sorted({"/".join(Path(p).parts[2:5]) for p in new})
-    msg = f"results: {len(new)} campaign run(s) landed ({'; '.join(groups[:6])}{'; ...' if len(groups) > 6 else ''})"
+    groups = sorted({"/".join(Path(p).parts[2:5]) for p in new[:-1]})
+    msg = (f"results: {len(new) - 1} campaign run(s) landed ({'; '.join(groups[:6])}{'; ...' if len(groups) > 6 else ''}); "
+           "results/README.md's tables regenerated")
     subprocess.run(["git", "commit", "-q", "-m", msg, "--", *new], cwd=top, check=True)
     print(msg)
     return 0
