@@ -81,3 +81,29 @@ def test_status_names_the_runs_in_progress(tmp_path):
     torch.save({"epoch": 1}, folder / "finetune_state.pt")
     assert campaign.in_progress(tmp_path / "res", tmp_path / "runs", queue) == [
         f"tiny/{r.key} (stage t): fine-tuning, 1 epochs done"]
+
+
+def test_commit_stores_the_new_results_with_the_readme_tables_regenerated(tmp_path, monkeypatch):
+    """`campaign.py commit`: the result JSONs not yet in git, and results/README.md's tables, in one commit."""
+    import shutil
+
+    import results_status
+
+    repo = tmp_path / "repo"
+    (repo / "results").mkdir(parents=True)
+    (repo / "results" / "campaign.tsv").write_text("")  # no stage: the campaign table is just its header
+    parts = [f"{b}\nold\n{e}" for b, e in map(results_status._markers, results_status.BLOCKS)]
+    (repo / "results" / "README.md").write_text("\n".join(parts) + "\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "start"], check=True)
+    run = repo / "results" / "paper" / "table2" / "LastFM" / "SASRec" / "seed1.json"
+    run.parent.mkdir(parents=True)
+    shutil.copy(REPO / "tests/fixtures/results/tiny/sparsity/LastFM/SASRec-frac100/seed1.json", run)
+    for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(k, "t")
+    assert campaign.commit(repo / "results") == 0
+    shown = subprocess.run([*git, "show", "--stat", "--format=%s", "HEAD"], capture_output=True, text=True).stdout
+    assert "results: 1 campaign run(s) landed" in shown and "results/README.md" in shown and "seed1.json" in shown
+    assert results_status.stale(repo / "results" / "README.md") == [] and "| paper |" in (repo / "results" / "README.md").read_text()
