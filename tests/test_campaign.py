@@ -57,13 +57,15 @@ def test_the_scheduler_runs_across_stages_and_runs_a_shared_run_once(tmp_path, c
     assert campaign.main(["run", "--queue", str(queue), "--results", str(res), "--runs", str(runs),
                           "--parallel", "3"]) == 0
     lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    shown = "\n".join(lines)  # in every failure message below
     starts = [i for i, line in enumerate(lines) if line.startswith("start tiny/table2/synthetic/SASRec/seed")]
     done = [i for i, line in enumerate(lines) if not line.startswith(("start", "=="))]  # a run's summary line
-    assert len(starts) == 3 and max(starts) < min(done)  # t's and u's runs all started before one ended
-    assert "start tiny/table2/synthetic/SASRec/seed3 (stage u)" in lines and lines[-1] == "== queue done"
+    assert len(starts) == 3 and max(starts) < min(done), shown  # t's and u's runs all started before one ended
+    assert "start tiny/table2/synthetic/SASRec/seed3 (stage u)" in lines and lines[-1] == "== queue done", shown
+    assert not any(line.startswith(("failed", "== failed")) for line in lines), shown
     rows = {r["stage"]: r for r in campaign.status(res, queue)}
     assert (rows["t"]["stored"], rows["t"]["declared"], rows["u"]["stored"], rows["u"]["declared"]) == (2, 2, 1, 1)
-    assert (rows["v"]["stored"], rows["v"]["declared"]) == (5, 5)
+    assert (rows["v"]["stored"], rows["v"]["declared"]) == (5, 5), shown
     copy = json.loads(next((res / "tiny" / "sparsity").rglob("SASRec-frac100/seed1.json")).read_text())
     assert copy["reused_from"] == "table2/synthetic/SASRec/seed1"
 
