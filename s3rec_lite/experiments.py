@@ -412,13 +412,18 @@ def summary_line(result: dict) -> str:
     return json.dumps({"key": result.get("key"), **{k: result[k] for k in ("valid", "test") if k in result}})
 
 
+def run_folder(runs_root, preset_name: str, run: Run, cfg) -> Path:
+    """Where ``run`` keeps its checkpoints and resumable state: ``runs/<preset>/<run key>/<config hash>/``."""
+    return Path(runs_root) / preset_name / run.key / config_hash(cfg)
+
+
 def pretrained_checkpoint(runs_root, preset_name: str, run: Run, cfg) -> Path:
     """Where the checkpoint that ``run`` fine-tunes from lies (``run.from_pretrain = (key, epoch)``): a "pretrain"
     run's ``pretrained-epoch-<epoch>.pt``, or for ``epoch == "final"`` the pre-training of a "train" run
     (``pretrain/pretrained.pt``). The pre-training run shares this run's settings but not always its seed."""
     pre_key, epoch = run.from_pretrain
     pre_seed = int(pre_key.rsplit("/seed", 1)[1])
-    folder = Path(runs_root) / preset_name / pre_key / config_hash(cfg.replace(seed=pre_seed))
+    folder = Path(runs_root) / preset_name / pre_key / config_hash(cfg.replace(seed=pre_seed))  # the pre-training's run_folder
     return folder / "pretrain" / "pretrained.pt" if epoch == "final" else folder / f"pretrained-epoch-{epoch}.pt"
 
 
@@ -431,7 +436,7 @@ def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=
     from .provenance import write_json_atomic
 
     cfg = run_config(run, preset_name, extra, device, progress)
-    ckpt = Path(runs_root) / preset_name / run.key / config_hash(cfg)
+    ckpt = run_folder(runs_root, preset_name, run, cfg)
     head: dict = {"experiment": run.experiment, "key": run.key, "dataset": run.dataset, "model": get_model_spec(run.model).name,
                   "tag": run.tag, "stage": run.stage, "seed": run.seed, "preset": preset_name,
                   "overrides": run.overrides, "set": extra or {}}

@@ -138,7 +138,7 @@ def in_progress(results_root, runs_root, queue=QUEUE) -> list[str]:
             if (a.preset, r.key) in seen or ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None:
                 continue
             seen.add((a.preset, r.key))
-            folder = Path(runs_root) / a.preset / r.key / ex.config_hash(cfgs[r.key])
+            folder = ex.run_folder(runs_root, a.preset, r, cfgs[r.key])
             for part, what in (("finetune", "fine-tuning"), ("pretrain", "pre-training")):
                 state = folder / part / f"{part}_state.pt"
                 if state.exists():
@@ -175,7 +175,8 @@ def print_status(results_root, queue=QUEUE, runs_root=None) -> None:
 def stage_tasks(stage: dict, results_root, runs_root, device: str) -> list[dict]:
     """What a stage still needs, as its runner would see it now (:func:`s3rec_lite.experiments.left_to_run`:
     copies of runs another experiment already made are stored on the spot): one task per run, ``{"stage",
-    "args", "run", "cfg", "redo"}`` (``redo``: stored, but its checkpoints are gone: trained again)."""
+    "args", "run", "cfg", "redo", "twin"}`` (``redo``: stored, but its checkpoints are gone: trained again; ``twin``:
+    :func:`s3rec_lite.experiments.reuse_key`)."""
     runs, cfgs, a = declared(stage, device, ["--results", str(results_root), "--runs", str(runs_root),
                                              "--device", device, "--quiet"])
     todo = [r for r in runs if ex.stored(results_root, a.preset, r, cfgs[r.key]) is None]
@@ -183,7 +184,8 @@ def stage_tasks(stage: dict, results_root, runs_root, device: str) -> list[dict]
     print(f"== stage {stage['stage']}: {stage['what']}: {len(runs)} runs, {len(runs) - len(todo)} stored, "
           f"{len(todo)} to run", flush=True)
     return [{"stage": stage["stage"], "args": a, "run": r, "cfg": cfgs[r.key],
-             "redo": ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None} for r in todo]
+             "redo": ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None,
+             "twin": ex.reuse_key(r, cfgs[r.key])} for r in todo]
 
 
 def run(stages: list[str], results_root, runs_root, parallel: int, device: str = "cpu", seconds: float | None = None,
@@ -219,9 +221,9 @@ def run(stages: list[str], results_root, runs_root, parallel: int, device: str =
         for t in pending:
             if (t["args"].preset, t["run"].depends_on) in busy:
                 continue
-            twin = ex.reuse_key(t["run"], t["cfg"])  # the same run under another name, still to finish first?
-            if twin is not None and any(ex.reuse_key(o["run"], o["cfg"]) == twin and o is not t
-                                        for o in pending[:pending.index(t)] + [o for o, _, _ in active]):
+            # the same run under another name (its reuse key, computed once per task), still to finish first?
+            if t["twin"] is not None and any(o["twin"] == t["twin"] and o is not t
+                                             for o in pending[:pending.index(t)] + [o for o, _, _ in active]):
                 continue
             return t
         return None
