@@ -10,6 +10,14 @@ HAVE_DATA = (DATA_DIR / "LastFM.txt").exists()
 if HAVE_DATA:
     os.environ.setdefault("S3REC_DATA_DIR", str(DATA_DIR))
 
+# Under pytest-xdist (scripts/test.sh: one worker per core) each worker's torch takes its share of the cores,
+# not all of them: two workers with two threads each on two cores would oversubscribe them.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+if _workers > 1:
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // _workers))
+
 needs_data = pytest.mark.skipif(not HAVE_DATA, reason="the authors' data are absent (set S3REC_DATA_DIR)")
 
 
