@@ -35,6 +35,11 @@ export S3REC_BOOK_BUILD="$(mkdir -p "$OUT" && cd "$OUT" && pwd)/_build"   # wher
 echo "== 1/3 site build (clean $BUILD, every notebook executed, warnings are errors)"
 rm -rf "$BUILD"
 t0=$(date +%s)
+# the chapters executed on every core into the build's cache first; the build then renders them (a chapter that
+# fails there is run again by the build, which reports it)
+toc_arg=()
+[ -n "${BOOK_TOC:-}" ] && toc_arg+=(--toc "$BOOK_TOC")
+$PY scripts/execute_book.py --build "$BUILD" "${toc_arg[@]}" 2> >(grep -v "Kernel is running over TCP" >&2)
 set +e
 .venv/bin/jupyter-book build . -W -n --keep-going "${extra[@]}" 2>&1 | tee /tmp/s3rec_book_build.log | grep -E "WARNING:|ERROR|build succeeded|build finished|Executed notebook|failed" || true
 build_rc=${PIPESTATUS[0]}
