@@ -10,7 +10,9 @@ error as usual, so the build's verdict does not depend on this script.
 
     python scripts/execute_book.py [--jobs N] [--build _build] [--toc _toc.yml]
 
-``--jobs`` defaults to the number of cores; each kernel's torch takes its share of them (``OMP_NUM_THREADS``).
+``--jobs`` defaults to the number of cores. Every kernel runs torch on one thread (``OMP_NUM_THREADS=1``), whatever
+the number of jobs, and so do nbval's kernels (``scripts/test_book.sh``): a chapter's numbers do not depend on how
+many ran beside it, and nbval compares like with like.
 """
 from __future__ import annotations
 
@@ -100,7 +102,7 @@ def main(argv=None) -> int:
         except KeyError:
             todo.append(path)
     jobs = max(1, min(args.jobs, len(todo)))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = 1
     print(f"== executing {len(todo)} notebooks, {jobs} at once ({threads} thread(s) each), into "
           f"{args.build / '.jupyter_cache'}", flush=True)
     t0, failed = time.time(), []

@@ -59,8 +59,9 @@ echo "== 2/3 nbval: re-execute the built notebooks that have # NBVAL_CHECK_OUTPU
 mapfile -t checked < <(grep -l "NBVAL_CHECK_OUTPUT" $(find "$BUILD/jupyter_execute" -name "*.ipynb" -not -path "*/assignments/student/*" | sort) || true)
 t0=$(date +%s)
 if [ "${#checked[@]}" -gt 0 ]; then
-  # one notebook per worker (pytest-xdist; --dist loadscope keeps a notebook's cells in order in one kernel)
-  $PY -m pytest -q -p no:cacheprovider -n "${S3REC_TEST_WORKERS:-$(nproc)}" --dist loadscope \
+  # one notebook per worker (pytest-xdist; --dist loadscope keeps a notebook's cells in order in one kernel), each
+  # kernel on one thread as in the build (scripts/execute_book.py), so that the outputs compare like with like
+  OMP_NUM_THREADS=1 $PY -m pytest -q -p no:cacheprovider -n "${S3REC_TEST_WORKERS:-$(nproc)}" --dist loadscope \
     --nbval-lax --nbval-current-env --nbval-cell-timeout=300 "${checked[@]}"
 fi
 nbval_s=$(( $(date +%s) - t0 ))
