@@ -34,7 +34,7 @@ SPEED_FLAGS = ("fused_attention", "byte_dropout", "fused_adam", "sp_last_only")
 #: Speed tricks that are off unless asked for by name: the same function and the same random draws, equal in
 #: fp32 but not bit for bit, so stored results (made without them) re-run bit for bit. ``fast`` leaves them as
 #: they are, and the training fingerprint leaves them out (a run may switch them when it is resumed).
-OPT_IN_SPEED_FLAGS = ("packed_pretraining", "packed_finetuning", "fused_adam_cpu")
+OPT_IN_SPEED_FLAGS = ("packed_pretraining", "packed_finetuning", "fused_adam_cpu", "packed_fdsa")
 #: Opt-in speed flags that change the numbers (other random streams, or bf16 products): in the fingerprint when on.
 NUMERIC_SPEED_FLAGS = ("compile_step", "bf16_pretraining", "bf16_finetuning")
 
@@ -92,6 +92,7 @@ class Config:
     packed_pretraining: bool = False  # pre-training encoder on the real tokens only (CPU, S3RecModel)
     packed_finetuning: bool = False  # fine-tuning step and evaluation encoder on the real tokens only (idem)
     fused_adam_cpu: bool = False  # Adam(fused=True) on a CPU too (one kernel; the item table's update was ~12% of a step)
+    packed_fdsa: bool = False  # FDSA's fine-tuning step and evaluation on the real tokens, its pooling for the batch's items
     #: opt-in, and in the fingerprint when on (NUMERIC_SPEED_FLAGS): compiled code draws its random numbers from
     #: another stream; bf16 products round differently
     compile_step: bool = False  # torch.compile the pre-training loss (+ CUDA graphs on a GPU): launch-bound GPUs

@@ -24,6 +24,11 @@ flag                    what it does
                         GPU) encode plainly.
 ``packed_finetuning``   Opt-in. The same for the fine-tuning loss (:func:`next_item_loss`) and the users'
                         representations in evaluation (:func:`user_representation`; Beauty: 19% real slots).
+``packed_fdsa``         Opt-in. The same for FDSA (its two stacks of blocks, item and feature level, on the real
+                        tokens), and its attribute pooling for the batch's items only instead of every item's
+                        (Beauty: 45,032 item-attribute rows per step, against a few thousand). Apart from
+                        ``packed_finetuning`` so that stored FDSA runs made with that flag (which never packed
+                        FDSA) still re-run bit for bit.
 ``fused_adam_cpu``      Opt-in. ``torch.optim.Adam(fused=True)`` on a CPU as well: the plain Adam updates the whole item
                         table (Beauty: 12,103 x 64) in a dozen passes per step, 12% of a packed fine-tuning step.
 ``bf16_pretraining``    Opt-in, with ``packed_pretraining``, for CPUs with bf16 units (AVX512-BF16, AMX). The packed
@@ -62,6 +67,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .baselines.fdsa import FDSA
 from .config import Config
 from .model import Dropout, MultiHeadSelfAttention, S3RecModel, attention_mask, scaled_dot_product_attention
 from .objectives import finetune_loss
@@ -139,7 +145,7 @@ def fastest_flags(device: str) -> tuple[dict, str]:
     (``compile_step`` stays opt-in: it draws other random numbers and compiles for minutes)."""
     if device_is_cuda(device):
         return {}, "speed: the default GPU path (--set compile_step=true compiles the pre-training step)"
-    flags = {"packed_pretraining": True, "packed_finetuning": True, "fused_adam_cpu": True}
+    flags = {"packed_pretraining": True, "packed_finetuning": True, "fused_adam_cpu": True, "packed_fdsa": True}
     if native_bf16():
         flags.update(bf16_pretraining=True, bf16_finetuning=True)
         return flags, "speed: packed encoder, bf16 products (this CPU has native bf16); --reference for the plain path"
@@ -245,10 +251,22 @@ def encode_views(model, batch, causal: bool, needs_segments: bool, sp_last_only:
 N_CHUNKS = 4
 
 
+def packs_finetuning(model: nn.Module, cfg: Config) -> bool:
+    """Whether ``cfg`` asks for the packed fine-tuning path of ``model``: ``packed_fdsa`` for FDSA,
+    ``packed_finetuning`` for the others (:func:`can_pack_finetuning` then says whether there is one)."""
+    return cfg.packed_fdsa if type(model) is FDSA else cfg.packed_finetuning
+
+
 def can_pack(model: nn.Module) -> bool:
     """Packing replays :meth:`S3RecModel.encode` step by step: that class exactly (a subclass may change
     ``embed`` or ``encode``: SASRec_F, BERT4Rec), with its parameters on a CPU (the masks are CPU draws)."""
     return type(model) is S3RecModel and model.item_embeddings.weight.device.type == "cpu"
+
+
+def can_pack_finetuning(model: nn.Module) -> bool:
+    """Packed fine-tuning and evaluation: :func:`can_pack`'s S3RecModel, or FDSA (whose packed encoder replays
+    :meth:`FDSA.encode`, causal only), on a CPU."""
+    return can_pack(model) or (type(model) is FDSA and model.item_embeddings.weight.device.type == "cpu")
 
 
 def packable(ids: torch.Tensor, last_only: bool = False) -> bool:
@@ -430,6 +448,33 @@ def packed_rows(model: S3RecModel, ids: torch.Tensor, plan: PackPlan, last_only:
     return x
 
 
+def packed_rows_fdsa(model: FDSA, ids: torch.Tensor, plan: PackPlan, last_only: bool = False) -> torch.Tensor:
+    """:meth:`FDSA.encode` (causal) on the real tokens of ``ids`` [B, L] only, with the padded path's dropout draws
+    in its order (item stream, feature stream, the item blocks, the feature blocks), and each item's attribute
+    pooling computed once for the batch's items.  -> [N, d] in ``plan.rows`` order (``last_only``: [B, d])."""
+    B, L = ids.shape
+    d = model.arch.hidden_size
+    real = ids.reshape(-1)[plan.rows]  # [N] item ids of the real tokens
+    items = model.item_embeddings(real) + model.item_positions(plan.positions)  # [N, d]
+    items = _dropout_rows(model.dropout, model.item_norm(items), (B, L, d), plan.rows)
+    batch_items, which = torch.unique(real, return_inverse=True)  # [U] sorted; [N] each token's row among them
+    feats = model.item_features(batch_items)[which] + model.feature_positions(plan.positions)  # [N, d] f_i + p_t
+    feats = _dropout_rows(model.dropout, model.feature_norm(feats), (B, L, d), plan.rows)
+    for i, block in enumerate(model.item_blocks):
+        items = _packed_block(block, items, plan, last_only and i == len(model.item_blocks) - 1)
+    for i, block in enumerate(model.feature_blocks):
+        feats = _packed_block(block, feats, plan, last_only and i == len(model.feature_blocks) - 1)
+    return model.output(torch.cat([items, feats], dim=-1))  # W_O [O^item ; O^feature] + b_O
+
+
+def _packed_hidden(model, ids: torch.Tensor, plan: PackPlan, last_only: bool = False,
+                   low: torch.dtype | None = None) -> torch.Tensor:
+    """The packed encoder of ``model`` (S3RecModel or FDSA; FDSA in fp32 only)."""
+    if type(model) is FDSA:
+        return packed_rows_fdsa(model, ids, plan, last_only)
+    return packed_rows(model, ids, plan, last_only, low)
+
+
 def encode_packed(model: S3RecModel, ids: torch.Tensor, causal: bool, last_only: bool = False,
                   low: torch.dtype | None = None) -> torch.Tensor:
     """``model.encode(ids, causal, last_only)`` by :func:`packed_rows`: [B, L, d], zeros at padding (values the
@@ -438,7 +483,7 @@ def encode_packed(model: S3RecModel, ids: torch.Tensor, causal: bool, last_only:
     if not packable(ids, last_only):
         return model.encode(ids, causal=causal, last_only=last_only)
     plan = PackPlan(ids, causal, width_multiple=1 if low is None else BF16_WIDTH_MULTIPLE)
-    x = packed_rows(model, ids, plan, last_only, low)  # [N, d] or [B, d]
+    x = _packed_hidden(model, ids, plan, last_only, low)  # [N, d] or [B, d]
     if last_only:
         return x
     B, L = ids.shape
@@ -447,14 +492,16 @@ def encode_packed(model: S3RecModel, ids: torch.Tensor, causal: bool, last_only:
 
 def next_item_loss(model, x: torch.Tensor, y: torch.Tensor, neg: torch.Tensor, variant: str = "official",
                    packed: bool = False, bf16: bool = False) -> torch.Tensor:
-    """``model.next_item_loss(x, y, neg, variant)``; with ``packed`` (the flag ``packed_finetuning``) and an
-    S3RecModel, the same loss (Recommender.next_item_logits and finetune_loss) at the real positions only;
+    """``model.next_item_loss(x, y, neg, variant)``; with ``packed`` (the flag ``packed_finetuning``, or
+    ``packed_fdsa``: :func:`packs_finetuning`) and an S3RecModel or FDSA, the same loss (Recommender.next_item_logits and finetune_loss) at the real positions only;
     ``bf16`` (``bf16_finetuning``): the encoder's products in bfloat16.  x, y, neg [B, L] -> scalar."""
-    if not (packed and can_pack(model) and packable(x)) or bool(((y > 0) & (x == 0)).any()):
+    if not (packed and can_pack_finetuning(model) and packable(x)) or bool(((y > 0) & (x == 0)).any()):
         return model.next_item_loss(x, y, neg, variant)  # (a target at a padding input: the padded path)
     low = torch.bfloat16 if bf16 else None
+    if type(model) is FDSA:
+        low = None  # FDSA's packed encoder is fp32 only
     plan = PackPlan(x, causal=True, width_multiple=1 if low is None else BF16_WIDTH_MULTIPLE)
-    hidden = packed_rows(model, x, plan, low=low)  # [N, d] F_t at the real positions
+    hidden = _packed_hidden(model, x, plan, low=low)  # [N, d] F_t at the real positions
     targets, negatives = y.reshape(-1)[plan.rows], neg.reshape(-1)[plan.rows]  # [N]
     pos = (hidden * model.item_embeddings(targets)).sum(-1)  # [N] e_{i_{t+1}}^T F_t
     negative = (hidden * model.item_embeddings(negatives)).sum(-1)  # [N] e_j^T F_t
@@ -462,8 +509,8 @@ def next_item_loss(model, x: torch.Tensor, y: torch.Tensor, neg: torch.Tensor, v
 
 
 def user_representation(model, x: torch.Tensor, packed: bool = False) -> torch.Tensor:
-    """``model.user_representation(x)``; with ``packed`` (``packed_finetuning``) and an S3RecModel, the newest
-    position's causal output by the packed encoder.  [B, L] -> [B, d]"""
-    if packed and can_pack(model):
+    """``model.user_representation(x)``; with ``packed`` (``packed_finetuning``, or ``packed_fdsa``) and an
+    S3RecModel or FDSA, the newest position's causal output by the packed encoder.  [B, L] -> [B, d]"""
+    if packed and can_pack_finetuning(model):
         return encode_packed(model, x, causal=True, last_only=True)
     return model.user_representation(x)

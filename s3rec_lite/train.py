@@ -21,7 +21,7 @@ from .config import Config
 from .data import SequenceDataset, Split
 from .errors import ConfigError, S3RecError, TrainingFault
 from .metrics import FULL_METRICS, SAMPLED_METRICS, metrics_from_ranks, rank_of_first, rank_of_target
-from .fast import adam, apply_speed_flags, compiled, encode_views, next_item_loss, user_representation
+from .fast import adam, apply_speed_flags, compiled, encode_views, next_item_loss, packs_finetuning, user_representation
 from .model import S3RecModel
 from .objectives import OBJECTIVES, ObjectiveContext
 from .recommender import Recommender
@@ -311,6 +311,7 @@ def finetune(
     user_items = torch.as_tensor(split.user_items, device=device)[torch.as_tensor(split.train_users, device=device)]
     high = ds.mask_id if cfg.objective_variant == "official" else ds.n_items  # official draws up to the mask id
     opt = adam(model, cfg.finetune_lr, cfg, device)
+    packed = packs_finetuning(model, cfg)  # packed_finetuning (packed_fdsa for FDSA): the real tokens only
     out = Path(out) if out else None
     state_path = out / "finetune_state.pt" if out else None
     state = _load_state(state_path, cfg, "fine-tuning", model) if out else None
@@ -342,7 +343,7 @@ def finetune(
             idx = order[step * B:(step + 1) * B]
             x, y = train_x[idx], train_y[idx]  # [b, L]
             neg = sample_excluding(user_items[idx], high, (x.shape[1],))  # [b, L]
-            loss = next_item_loss(model, x, y, neg, cfg.objective_variant, cfg.packed_finetuning,  # model's, or packed
+            loss = next_item_loss(model, x, y, neg, cfg.objective_variant, packed,  # model's, or packed
                                   cfg.bf16_finetuning)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -351,13 +352,13 @@ def finetune(
         train_seconds = time.perf_counter() - t0
         _check_finite({"next-item": loss_sum.item() / n_batches}, "fine-tuning", epoch, cfg, model)
         try:
-            valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size, packed=cfg.packed_finetuning)
+            valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size, packed=packed)
         except TrainingFault as exc:
             raise TrainingFault(f"fine-tuning diverged in epoch {epoch} (learning rate {cfg.finetune_lr:g}): {exc}") from None
         row = {"epoch": epoch, "loss": loss_sum.item() / n_batches, **{f"valid_{k}": v for k, v in valid.items()}}
         watched = valid["MRR"]
         if cfg.early_stopping == "full NDCG@20":  # the authors' full-ranking script
-            valid_full = evaluate(model, split, "valid", True, cfg.eval_batch_size, cfg.packed_finetuning)
+            valid_full = evaluate(model, split, "valid", True, cfg.eval_batch_size, packed)
             row.update({f"valid_full_{k}": v for k, v in valid_full.items()})
             watched = valid_full["NDCG@20"]
         row.update(train_seconds=train_seconds, seconds=time.perf_counter() - t0)
@@ -383,7 +384,6 @@ def finetune(
               file=sys.stderr)
     if best_state is not None:
         model.load_state_dict(best_state)
-    packed = cfg.packed_finetuning
     valid = evaluate(model, split, "valid", batch_size=cfg.eval_batch_size, packed=packed)
     test = evaluate(model, split, "test", batch_size=cfg.eval_batch_size, packed=packed)
     test_full = evaluate(model, split, "test", full_ranking=True, batch_size=cfg.eval_batch_size, packed=packed)

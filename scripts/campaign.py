@@ -51,6 +51,9 @@ QUEUE = ROOT / "results" / "campaign.tsv"
 EPOCH_S = {"LastFM": 43, "Beauty": 196, "Toys_and_Games": 168, "Sports_and_Outdoors": 315, "Yelp": 281}
 FINETUNE_EPOCH_S = {"LastFM": 1.0, "Beauty": 8.7, "Toys_and_Games": 7.6, "Sports_and_Outdoors": 11.7, "Yelp": 12.1}
 FINETUNE_EPOCHS = 50
+#: A model's fine-tuning epoch against S3-Rec's (packed, same machine, benchmarks/RESULTS.md, 2026-12-07): FDSA has two
+#: stacks of blocks and pools every item's attributes; padded (without ``packed_fdsa``) each of its steps is larger still.
+MODEL_FACTOR = {("FDSA", True): 2.3, ("FDSA", False): 8.5}
 
 
 def read_queue(path=QUEUE) -> list[dict]:
@@ -93,13 +96,22 @@ def _kind(run) -> str:
     return "train+pretrain" if run.model == "S3-Rec" else "train"
 
 
+def _cost_key(run, cfg) -> tuple:
+    """Runs that cost alike: experiment, dataset, kind, pre-training length, data kept; and for a model trained from
+    scratch, the model and whether its packed path is on (FDSA's epoch is several times SASRec's)."""
+    kind = _kind(run)
+    model = (run.model, bool(cfg.packed_fdsa) if run.model == "FDSA" else None) if kind == "train" else None
+    return run.experiment, run.dataset, kind, model, cfg.pretrain_epochs, cfg.train_fraction
+
+
 def estimate_seconds(run, cfg, spent: dict) -> float:
-    """Seconds one run costs here: the median wall time of stored runs of its kind, else the table above."""
-    like = spent.get((run.experiment, run.dataset, _kind(run), cfg.pretrain_epochs, cfg.train_fraction))
+    """Seconds one run costs here: the median wall time of stored runs that cost alike, else the tables above."""
+    like = spent.get(_cost_key(run, cfg))
     if like:
         return statistics.median(like)
     pre = EPOCH_S.get(run.dataset, 200) * cfg.pretrain_epochs * cfg.train_fraction * (100 / cfg.pretrain_batch_size)
     ft = FINETUNE_EPOCH_S.get(run.dataset, 10) * FINETUNE_EPOCHS * cfg.train_fraction
+    ft *= MODEL_FACTOR.get((run.model, bool(cfg.packed_fdsa)), 1.0)
     return {"pretrain": pre, "finetune": ft, "train+pretrain": pre + ft, "train": ft}[_kind(run)]
 
 
@@ -111,7 +123,7 @@ def status(results_root, queue=QUEUE) -> list[dict]:
             got = ex.stored(results_root, a.preset, r, cfgs[r.key])
             if got is not None and not got.get("reused_from"):
                 c = cfgs[r.key]
-                spent.setdefault((r.experiment, r.dataset, _kind(r), c.pretrain_epochs, c.train_fraction), []).append(got["wall_seconds"])
+                spent.setdefault(_cost_key(r, c), []).append(got["wall_seconds"])
     seen: set = set()  # a run two stages declare counts in the first
     for stage in read_queue(queue):
         runs, cfgs, a = declared(stage)

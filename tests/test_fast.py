@@ -334,3 +334,77 @@ def test_bf16_finetuning_trains_within_1e_2_of_fp32_with_the_same_random_stream(
     assert max(differences) <= 1e-2 and max(differences) > 1e-7, differences
     with pytest.raises(ConfigError, match="bf16_finetuning works inside packed_finetuning"):
         cfg.replace(packed_finetuning=False, bf16_finetuning=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# packed_fdsa: FDSA's two stacks on the real tokens, its attribute pooling for the batch's items
+# ------------------------------------------------------------------------------------------------
+def _fdsa(ds, cfg):
+    from s3rec_lite.zoo import build_model as build_zoo_model
+
+    seed_everything(cfg.seed)
+    return build_zoo_model("FDSA", cfg, ds)
+
+
+def test_fdsa_pools_a_subset_of_items_to_the_same_rows(synthetic):
+    model = _fdsa(synthetic, tiny())
+    items = torch.tensor([0, 3, 7, 8, 50])  # padding (no attributes: a zero row) and four items
+    torch.testing.assert_close(model.item_features(items), model.item_features()[items], rtol=1e-6, atol=1e-7)
+    assert torch.equal(model.item_features(items)[0], torch.zeros(model.arch.hidden_size))
+
+
+def test_packed_fdsa_is_opt_in_out_of_the_fingerprint_and_not_switched_by_packed_finetuning(synthetic):
+    cfg = tiny()
+    assert not Config().packed_fdsa and fast.fastest_flags("cpu")[0]["packed_fdsa"]
+    assert cfg.replace(packed_fdsa=True).training_fingerprint() == cfg.training_fingerprint()
+    model = _fdsa(synthetic, cfg)
+    assert fast.packs_finetuning(model, cfg.replace(packed_fdsa=True))
+    assert not fast.packs_finetuning(model, cfg.replace(packed_finetuning=True))  # stored FDSA runs re-run bit for bit
+    assert fast.packs_finetuning(build_model(cfg, synthetic, "cpu"), cfg.replace(packed_finetuning=True))
+
+
+def test_packed_fdsa_step_equals_the_model_loss_with_gradients(synthetic):
+    cfg = tiny()
+    model = _fdsa(synthetic, cfg).train()
+    split = synthetic.split(cfg.max_len)
+    x, y = torch.as_tensor(split.train_inputs[:64]), torch.as_tensor(split.train_targets[:64])
+    users = torch.as_tensor(split.user_items)[torch.as_tensor(split.train_users[:64])]
+    neg = sample_excluding(users, synthetic.mask_id, (x.shape[1],))
+    assert bool((x == 0).any())  # padding to skip
+    out = []
+    for packed in (False, True):
+        torch.manual_seed(9)
+        model.zero_grad(set_to_none=True)
+        loss = fast.next_item_loss(model, x, y, neg, "official", packed=packed)
+        loss.backward()
+        out.append((loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None},
+                    torch.get_rng_state()))
+    (loss_a, grads_a, state_a), (loss_b, grads_b, state_b) = out
+    assert torch.equal(state_a, state_b)  # the same dropout draws, in the same order
+    torch.testing.assert_close(loss_b, loss_a, rtol=1e-5, atol=0)
+    assert grads_a.keys() == grads_b.keys() and "attribute_scorer.0.weight" in grads_a
+    for name, ga in grads_a.items():
+        torch.testing.assert_close(grads_b[name], ga, rtol=1e-4, atol=1e-7, msg=name)
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(fast.user_representation(model, x, packed=True), model.user_representation(x),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_packed_fdsa_gives_the_same_losses_and_metrics():
+    """Two FDSA epochs with dropout on: losses to 1e-5, metrics to 1e-4, the same random stream."""
+    from s3rec_lite.train import finetune as run_finetune
+
+    ds = make_synthetic()
+    runs = []
+    for flags in ({}, {"packed_fdsa": True}):
+        cfg = tiny(seed=2, **flags)
+        res = run_finetune(_fdsa(ds, cfg), ds, cfg, epochs=2)
+        runs.append((res, torch.get_rng_state()))
+    (padded, padded_state), (packed, packed_state) = runs
+    assert torch.equal(packed_state, padded_state)
+    for a, b in zip(packed["history"], padded["history"]):
+        assert rel(a["loss"], b["loss"]) <= 1e-5, (a["loss"], b["loss"])
+    for part in ("valid", "test", "test_full_ranking"):
+        for k, v in padded[part].items():
+            assert abs(packed[part][k] - v) <= 1e-4, (part, k, packed[part][k], v)

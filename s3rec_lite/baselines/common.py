@@ -70,22 +70,30 @@ class AttributeTable(nn.Module):
         sums.index_add_(0, self.owner, attribute_embeddings[self.attr_ids])  # [V, d]
         return sums / self.counts.clamp(min=1)[:, None]
 
-    def attention_weights(self, scores: torch.Tensor) -> torch.Tensor:
-        """Softmax of per-(item, attribute) scores [T] within each item: weights [T] that sum to 1 per item."""
-        V = self.item_vocab_size
+    def attention_weights(self, scores: torch.Tensor, owner: torch.Tensor | None = None,
+                          n_items: int | None = None) -> torch.Tensor:
+        """Softmax of per-(item, attribute) scores [T] within each item: weights [T] that sum to 1 per item.
+        ``owner`` [T] / ``n_items``: another grouping (default: every item's attributes, :attr:`owner`)."""
+        owner = self.owner if owner is None else owner
+        V = self.item_vocab_size if n_items is None else n_items
         top = torch.full((V,), -torch.inf, dtype=scores.dtype, device=scores.device)
-        top = top.scatter_reduce(0, self.owner, scores, reduce="amax")  # [V] per-item maximum (stability)
-        e = torch.exp(scores - top[self.owner])  # [T]
-        total = torch.zeros(V, dtype=scores.dtype, device=scores.device).index_add_(0, self.owner, e)  # [V]
-        return e / total[self.owner]
+        top = top.scatter_reduce(0, owner, scores, reduce="amax")  # [V] per-item maximum (stability)
+        e = torch.exp(scores - top[owner])  # [T]
+        total = torch.zeros(V, dtype=scores.dtype, device=scores.device).index_add_(0, owner, e)  # [V]
+        return e / total[owner]
 
-    def attend(self, attribute_embeddings: torch.Tensor, scorer) -> torch.Tensor:
+    def attend(self, attribute_embeddings: torch.Tensor, scorer, items: torch.Tensor | None = None) -> torch.Tensor:
         """Vanilla attention pooling: sum_j alpha_j a_j, alpha = softmax_j(scorer(a_j)) within each item.
-        table [A, d], scorer: [T, d] -> [T] -> [V, d]."""
-        a = attribute_embeddings[self.attr_ids]  # [T, d]
-        alpha = self.attention_weights(scorer(a))  # [T]
-        out = torch.zeros(self.item_vocab_size, a.shape[1], dtype=a.dtype, device=a.device)
-        return out.index_add_(0, self.owner, alpha[:, None] * a)  # [V, d]
+        table [A, d], scorer: [T, d] -> [T] -> [V, d]. ``items`` [U] (sorted, unique): those items' rows only,
+        [U, d], the same values (an item's pooling reads its own attributes only) for a fraction of the work."""
+        owner, attr_ids, n = self.owner, self.attr_ids, self.item_vocab_size
+        if items is not None:
+            keep = torch.isin(owner, items)  # [T] attributes of the asked items
+            owner, attr_ids, n = torch.searchsorted(items, owner[keep]), attr_ids[keep], len(items)
+        a = attribute_embeddings[attr_ids]  # [T, d]
+        alpha = self.attention_weights(scorer(a), owner, n)  # [T]
+        out = torch.zeros(n, a.shape[1], dtype=a.dtype, device=a.device)
+        return out.index_add_(0, owner, alpha[:, None] * a)  # [V, d] (``items``: [U, d])
 
 
 def left_to_right_padding(item_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

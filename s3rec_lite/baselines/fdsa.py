@@ -42,9 +42,10 @@ class FDSA(SequentialRecommender):
         self.output = nn.Linear(2 * d, d)  # W_O over [item ; feature]
         self.apply(self._init_weights)
 
-    def item_features(self) -> torch.Tensor:
-        """f_i for every item id: the attention-pooled attribute embeddings.  -> [V, d]"""
-        return self.attributes.attend(self.attribute_embeddings.weight, lambda a: self.attribute_scorer(a)[:, 0])
+    def item_features(self, items: torch.Tensor | None = None) -> torch.Tensor:
+        """f_i for every item id: the attention-pooled attribute embeddings.  -> [V, d]
+        (``items`` [U], sorted and unique: those items' f_i only, [U, d]; the packed path uses it)"""
+        return self.attributes.attend(self.attribute_embeddings.weight, lambda a: self.attribute_scorer(a)[:, 0], items)
 
     def _stack(self, x, blocks, mask, last_only):
         for i, block in enumerate(blocks):
