@@ -11,12 +11,16 @@ if HAVE_DATA:
     os.environ.setdefault("S3REC_DATA_DIR", str(DATA_DIR))
 
 # Under pytest-xdist (scripts/test.sh: one worker per core) each worker's torch takes its share of the cores,
-# not all of them: two workers with two threads each on two cores would oversubscribe them.
+# not all of them: two workers with two threads each on two cores would oversubscribe them. The processes a test
+# starts (the command line, kernels) get the same share through OMP_NUM_THREADS, so that a run in this process and
+# the same run in a subprocess sum in the same order (tests/test_experiments.py compares them bit for bit).
 _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
 if _workers > 1:
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // _workers))
+    _threads = max(1, (os.cpu_count() or 1) // _workers)
+    os.environ["OMP_NUM_THREADS"] = str(_threads)
+    torch.set_num_threads(_threads)
 
 needs_data = pytest.mark.skipif(not HAVE_DATA, reason="the authors' data are absent (set S3REC_DATA_DIR)")
 
