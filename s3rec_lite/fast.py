@@ -4,7 +4,8 @@ The model (:mod:`s3rec_lite.model`) and the objectives are written plainly; :fun
 plainly built model into the fast one, and the training loops ask this module for the optimiser, the encoding
 of the pre-training views, the fine-tuning loss and the users' representations in evaluation. Every flag
 computes the same function as the plain path: the golden test (``tests/test_golden.py``) checks all of them
-against the authors' model, to 1e-4 in fp32 and to 1e-2 for the two bf16 flags.
+against the authors' model, to 1e-4 in fp32 and to 1e-2 for the two bf16 flags (``packed_fdsa``, for a model the
+authors did not release: ``tests/test_fast.py`` against FDSA's padded path).
 
 ======================  ======================================================================================
 flag                    what it does
