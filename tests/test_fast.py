@@ -211,28 +211,40 @@ def test_fused_adam_cpu_is_opt_in_and_trains_within_1e_5():
             assert abs(fused[part][k] - v) <= 1e-4, (part, k, fused[part][k], v)
 
 
-def test_packed_finetuning_step_equals_the_model_loss_with_gradients(synthetic):
-    cfg = tiny()
-    seed_everything(0)
-    model = build_model(cfg, synthetic, "cpu").train()
-    split = synthetic.split(cfg.max_len)
+def _padded_and_packed_step(model, ds, cfg):
+    """One fine-tuning loss of 64 users, padded then packed, from the same random state: for each, (the loss, the
+    gradients by parameter name, the random state after it), and the batch's inputs."""
+    split = ds.split(cfg.max_len)
     x, y = torch.as_tensor(split.train_inputs[:64]), torch.as_tensor(split.train_targets[:64])
     users = torch.as_tensor(split.user_items)[torch.as_tensor(split.train_users[:64])]
-    neg = sample_excluding(users, synthetic.mask_id, (x.shape[1],))
+    neg = sample_excluding(users, ds.mask_id, (x.shape[1],))
+    assert bool((x == 0).any())  # padding to skip
     out = []
     for packed in (False, True):
         torch.manual_seed(9)
         model.zero_grad(set_to_none=True)
         loss = fast.next_item_loss(model, x, y, neg, "official", packed=packed)
         loss.backward()
-        out.append((loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None],
+        out.append((loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None},
                     torch.get_rng_state()))
+    return out, x
+
+
+def _assert_same_step(out):
     (loss_a, grads_a, state_a), (loss_b, grads_b, state_b) = out
-    assert torch.equal(state_a, state_b)
+    assert torch.equal(state_a, state_b)  # the same dropout draws, in the same order
     torch.testing.assert_close(loss_b, loss_a, rtol=1e-5, atol=0)
-    assert len(grads_a) == len(grads_b)
-    for ga, gb in zip(grads_a, grads_b):
-        torch.testing.assert_close(gb, ga, rtol=1e-4, atol=1e-7)
+    assert grads_a.keys() == grads_b.keys()
+    for name, ga in grads_a.items():
+        torch.testing.assert_close(grads_b[name], ga, rtol=1e-4, atol=1e-7, msg=name)
+    return grads_a
+
+
+def test_packed_finetuning_step_equals_the_model_loss_with_gradients(synthetic):
+    cfg = tiny()
+    seed_everything(0)
+    out, _ = _padded_and_packed_step(build_model(cfg, synthetic, "cpu").train(), synthetic, cfg)
+    _assert_same_step(out)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -366,25 +378,8 @@ def test_packed_fdsa_is_opt_in_out_of_the_fingerprint_and_not_switched_by_packed
 def test_packed_fdsa_step_equals_the_model_loss_with_gradients(synthetic):
     cfg = tiny()
     model = _fdsa(synthetic, cfg).train()
-    split = synthetic.split(cfg.max_len)
-    x, y = torch.as_tensor(split.train_inputs[:64]), torch.as_tensor(split.train_targets[:64])
-    users = torch.as_tensor(split.user_items)[torch.as_tensor(split.train_users[:64])]
-    neg = sample_excluding(users, synthetic.mask_id, (x.shape[1],))
-    assert bool((x == 0).any())  # padding to skip
-    out = []
-    for packed in (False, True):
-        torch.manual_seed(9)
-        model.zero_grad(set_to_none=True)
-        loss = fast.next_item_loss(model, x, y, neg, "official", packed=packed)
-        loss.backward()
-        out.append((loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None},
-                    torch.get_rng_state()))
-    (loss_a, grads_a, state_a), (loss_b, grads_b, state_b) = out
-    assert torch.equal(state_a, state_b)  # the same dropout draws, in the same order
-    torch.testing.assert_close(loss_b, loss_a, rtol=1e-5, atol=0)
-    assert grads_a.keys() == grads_b.keys() and "attribute_scorer.0.weight" in grads_a
-    for name, ga in grads_a.items():
-        torch.testing.assert_close(grads_b[name], ga, rtol=1e-4, atol=1e-7, msg=name)
+    out, x = _padded_and_packed_step(model, synthetic, cfg)
+    assert "attribute_scorer.0.weight" in _assert_same_step(out)  # the pooling's gradient too
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(fast.user_representation(model, x, packed=True), model.user_representation(x),
