@@ -162,7 +162,8 @@ class Config:
 
         Stable across versions, so stored results keep their hashes: fields added later are left out while
         at their default (``early_stopping``), and the speed flags enter as the single ``fast`` of version 1
-        when they agree. The opt-in flags (``packed_pretraining``, ``packed_finetuning``) are left out
+        when they agree. The opt-in flags (``packed_pretraining``, ``packed_finetuning``, ``fused_adam_cpu``,
+        ``packed_fdsa``) are left out
         altogether: they compute the same function with the same random draws (the same batches, equal in
         fp32), so a run may switch them on or off when it is resumed, and its hash does not change."""
         d = self.to_dict()

@@ -18,6 +18,7 @@ from .provenance import provenance
 from .train import evaluate, finetune, resolve_device, seed_everything
 from .checkpoint import read_checkpoint
 from .errors import ConfigError
+from .fast import packs_finetuning
 from .zoo import MODELS, build_model, get_model_spec, load_model, pretrain_model
 
 _LAST: dict = {}
@@ -94,10 +95,11 @@ def run_model(model: str, cfg: Config, ds: SequenceDataset | str, out=None, *, s
         stage = "evaluate"
     if stage == "evaluate":
         split = ds.split(cfg.max_len)
-        result.update(valid=evaluate(net, split, "valid", batch_size=cfg.eval_batch_size),
-                      test=evaluate(net, split, "test", batch_size=cfg.eval_batch_size))
+        packed = packs_finetuning(net, cfg)  # the packed encoder where the config asks for it (fast.py)
+        result.update(valid=evaluate(net, split, "valid", batch_size=cfg.eval_batch_size, packed=packed),
+                      test=evaluate(net, split, "test", batch_size=cfg.eval_batch_size, packed=packed))
         if full_ranking_test:
-            result["test_full_ranking"] = evaluate(net, split, "test", True, cfg.eval_batch_size)
+            result["test_full_ranking"] = evaluate(net, split, "test", True, cfg.eval_batch_size, packed)
     result.update(record(cfg, ds, dev, t0))
     earlier = sum(clock.values())
     if earlier:  # wall_seconds covers the whole run; this process's part is kept beside it

@@ -249,7 +249,8 @@ def evaluate(model: S3RecModel, split: Split, which: str = "valid", full_ranking
              batch_size: int = 1024, packed: bool = False) -> dict[str, float]:
     """HR@1/5/10, NDCG@5/10 and MRR of the true item against its 99 sampled negatives (default), or
     HR/NDCG@5/10/20 against every item with the user's history excluded (``full_ranking=True``).
-    ``packed``: the speed flag ``packed_finetuning`` (:func:`s3rec_lite.fast.user_representation`)."""
+    ``packed``: the speed flag ``packed_finetuning``, or ``packed_fdsa`` for FDSA (:func:`s3rec_lite.fast.packs_finetuning`,
+    :func:`s3rec_lite.fast.user_representation`)."""
     device = next(model.parameters()).device
     model.eval()
     inputs = torch.as_tensor(split.valid_inputs if which == "valid" else split.test_inputs)

@@ -51,8 +51,9 @@ QUEUE = ROOT / "results" / "campaign.tsv"
 EPOCH_S = {"LastFM": 43, "Beauty": 196, "Toys_and_Games": 168, "Sports_and_Outdoors": 315, "Yelp": 281}
 FINETUNE_EPOCH_S = {"LastFM": 1.0, "Beauty": 8.7, "Toys_and_Games": 7.6, "Sports_and_Outdoors": 11.7, "Yelp": 12.1}
 FINETUNE_EPOCHS = 50
-#: A model's fine-tuning epoch against S3-Rec's (packed, same machine, benchmarks/RESULTS.md, 2026-12-07): FDSA has two
-#: stacks of blocks and pools every item's attributes; padded (without ``packed_fdsa``) each of its steps is larger still.
+#: A model's fine-tuning epoch against S3-Rec's packed one (same machine, benchmarks/RESULTS.md, 2026-12-07): FDSA has
+#: two stacks of blocks and pools its items' attributes; padded (without ``packed_fdsa``) it runs every slot of the
+#: [256, 50] batch and pools every item's attributes at every step.
 MODEL_FACTOR = {("FDSA", True): 2.3, ("FDSA", False): 8.5}
 
 
@@ -96,11 +97,13 @@ def _kind(run) -> str:
     return "train+pretrain" if run.model == "S3-Rec" else "train"
 
 
-def _cost_key(run, cfg) -> tuple:
+def _cost_key(run, cfg, packed_fdsa: bool | None = None) -> tuple:
     """Runs that cost alike: experiment, dataset, kind, pre-training length, data kept; and for a model trained from
-    scratch, the model and whether its packed path is on (FDSA's epoch is several times SASRec's)."""
+    scratch, the model and whether its packed path is on (FDSA's epoch is several times SASRec's). ``packed_fdsa``:
+    the flag a stored run was made with (it is not in the run's hash, so the declaring stage may say otherwise)."""
     kind = _kind(run)
-    model = (run.model, bool(cfg.packed_fdsa) if run.model == "FDSA" else None) if kind == "train" else None
+    packed = bool(cfg.packed_fdsa if packed_fdsa is None else packed_fdsa)
+    model = (run.model, packed if run.model == "FDSA" else None) if kind == "train" else None
     return run.experiment, run.dataset, kind, model, cfg.pretrain_epochs, cfg.train_fraction
 
 
@@ -123,7 +126,8 @@ def status(results_root, queue=QUEUE) -> list[dict]:
             got = ex.stored(results_root, a.preset, r, cfgs[r.key])
             if got is not None and not got.get("reused_from"):
                 c = cfgs[r.key]
-                spent.setdefault(_cost_key(r, c), []).append(got["wall_seconds"])
+                made_with = got.get("config", {}).get("packed_fdsa", False)
+                spent.setdefault(_cost_key(r, c, made_with), []).append(got["wall_seconds"])
     seen: set = set()  # a run two stages declare counts in the first
     for stage in read_queue(queue):
         runs, cfgs, a = declared(stage)

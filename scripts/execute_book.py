@@ -10,9 +10,11 @@ error as usual, so the build's verdict does not depend on this script.
 
     python scripts/execute_book.py [--jobs N] [--build _build] [--toc _toc.yml]
 
-``--jobs`` defaults to the number of cores. Every kernel runs torch on one thread (``OMP_NUM_THREADS=1``), whatever
-the number of jobs, and so do nbval's kernels (``scripts/test_book.sh``): a chapter's numbers do not depend on how
-many ran beside it, and nbval compares like with like.
+``--jobs`` defaults to the cores this process may use. Every kernel runs torch on one thread (``OMP_NUM_THREADS=1``),
+whatever the number of jobs, and so do the build's own kernels and nbval's (``scripts/test_book.sh``): a chapter's
+numbers do not depend on how many ran beside it, or on which of the two executed it, and nbval compares like with
+like. With ``S3REC_MODE=full`` (the experiments themselves, meant for one GPU) nothing is prepared: the build runs
+the chapters one at a time, as before.
 """
 from __future__ import annotations
 
@@ -66,17 +68,34 @@ def execute_one(path: str, timeout: int, threads: int) -> tuple[str, str | None,
 
     os.environ["S3REC_SITE_BUILD"] = "1"  # as book/_ext/s3rec_site.py sets it for the build's kernels
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    nb = nbformat.read(path, as_version=4)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
-                                 meta_override=True)
+    t0 = time.time()
+    try:
+        nb = nbformat.read(path, as_version=4)
+        result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
+                                     meta_override=True)
+    except Exception as exc:  # a kernel that died or did not start: the build runs the chapter and reports it
+        return path, None, time.time() - t0, _first_line(exc)
     if result.err is not None:
-        return path, None, result.time, f"{type(result.err).__name__}: {str(result.err).strip().splitlines()[-1:]}"
+        return path, None, result.time, _first_line(result.err)
     return path, nbformat.writes(nb), result.time, None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity: a container's limit, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="notebooks at once (default: the cores)")
+    ap.add_argument("--jobs", type=int, default=usable_cores(), help="notebooks at once (default: the cores)")
     ap.add_argument("--build", type=Path, default=ROOT / "_build", help="the build folder (its .jupyter_cache)")
     ap.add_argument("--root", type=Path, default=ROOT, help="the book's source folder (the toc's files are in it)")
     ap.add_argument("--toc", type=Path, help="default: ROOT/_toc.yml")
@@ -89,6 +108,9 @@ def main(argv=None) -> int:
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
+    if os.environ.get("S3REC_MODE", "fast").strip().lower() == "full":
+        print("== S3REC_MODE=full: the build executes the chapters one at a time (nothing prepared)")
+        return 0
     execute = yaml.safe_load(args.config.read_text()).get("execute", {})
     if execute.get("execute_notebooks") != "cache":
         print(f"{args.config}: execute.execute_notebooks is not 'cache'; nothing to prepare")
@@ -109,7 +131,12 @@ def main(argv=None) -> int:
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(execute_one, str(p), timeout, threads) for p in todo]
         for fut in as_completed(futures):
-            path, text, seconds, error = fut.result()
+            try:
+                path, text, seconds, error = fut.result()
+            except Exception as exc:  # the worker process itself died (out of memory, say)
+                failed.append("a notebook")
+                print(f"   a worker stopped ({_first_line(exc)}); the build runs what is not cached", flush=True)
+                continue
             rel = os.path.relpath(path, args.root)
             if error is not None:
                 failed.append(rel)

@@ -44,7 +44,7 @@ export S3REC_MODE="${S3REC_MODE:-fast}"
 t0=$(date +%s)
 # One pytest worker per core (pytest-xdist), a test file per worker (its module fixtures are built once);
 # S3REC_TEST_WORKERS=0 runs them in this process, one after the other. The slowest tests are listed at the end.
-workers="${S3REC_TEST_WORKERS:-$(nproc)}"
+workers="${S3REC_TEST_WORKERS:-$(.venv/bin/python -c "import os; print(len(os.sched_getaffinity(0)))")}"
 .venv/bin/python -m pytest -q tests --ignore=tests/test_site.py -n "$workers" --dist loadfile --durations=12 "$@"
 echo "package tests: $(( $(date +%s) - t0 )) s"
 if [ "$book" = 1 ] && [ -f scripts/test_book.sh ]; then

@@ -21,6 +21,7 @@ export S3REC_DATA_DIR="${S3REC_DATA_DIR:-$(cd .. && pwd)/shared/data/s3rec}"
 export S3REC_MODE="${S3REC_MODE:-fast}"
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 PY=.venv/bin/python
+cores() { $PY -c "import os; print(len(os.sched_getaffinity(0)))"; }  # this process's cores (not nproc: it reads OMP_NUM_THREADS)
 browser=1
 [ "${1:-}" = "--no-browser" ] && browser=0
 t_all=$(date +%s)
@@ -39,9 +40,13 @@ t0=$(date +%s)
 # fails there is run again by the build, which reports it)
 toc_arg=()
 [ -n "${BOOK_TOC:-}" ] && toc_arg+=(--toc "$BOOK_TOC")
-$PY scripts/execute_book.py --build "$BUILD" "${toc_arg[@]}" 2> >(grep -v "Kernel is running over TCP" >&2)
+$PY scripts/execute_book.py --build "$BUILD" "${toc_arg[@]}" 2> >(grep -v "Kernel is running over TCP" >&2) \
+  || echo "== the chapters' pre-execution stopped; the build executes what is not cached"
+# the build's own kernels (a chapter not cached) on one thread too, as the pre-execution's and nbval's (fast mode)
+build_env=()
+[ "$S3REC_MODE" = full ] || build_env=(env OMP_NUM_THREADS=1)
 set +e
-.venv/bin/jupyter-book build . -W -n --keep-going "${extra[@]}" 2>&1 | tee /tmp/s3rec_book_build.log | grep -E "WARNING:|ERROR|build succeeded|build finished|Executed notebook|failed" || true
+"${build_env[@]}" .venv/bin/jupyter-book build . -W -n --keep-going "${extra[@]}" 2>&1 | tee /tmp/s3rec_book_build.log | grep -E "WARNING:|ERROR|build succeeded|build finished|Executed notebook|failed" || true
 build_rc=${PIPESTATUS[0]}
 set -e
 build_s=$(( $(date +%s) - t0 ))
@@ -61,7 +66,7 @@ t0=$(date +%s)
 if [ "${#checked[@]}" -gt 0 ]; then
   # one notebook per worker (pytest-xdist; --dist loadscope keeps a notebook's cells in order in one kernel), each
   # kernel on one thread as in the build (scripts/execute_book.py), so that the outputs compare like with like
-  OMP_NUM_THREADS=1 $PY -m pytest -q -p no:cacheprovider -n "${S3REC_TEST_WORKERS:-$(nproc)}" --dist loadscope \
+  OMP_NUM_THREADS=1 $PY -m pytest -q -p no:cacheprovider -n "${S3REC_TEST_WORKERS:-$(cores)}" --dist loadscope \
     --nbval-lax --nbval-current-env --nbval-cell-timeout=300 "${checked[@]}"
 fi
 nbval_s=$(( $(date +%s) - t0 ))

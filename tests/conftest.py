@@ -18,7 +18,7 @@ _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
 if _workers > 1:
     import torch
 
-    _threads = max(1, (os.cpu_count() or 1) // _workers)
+    _threads = max(1, len(os.sched_getaffinity(0)) // _workers)
     os.environ["OMP_NUM_THREADS"] = str(_threads)
     torch.set_num_threads(_threads)
 
