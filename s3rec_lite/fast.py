@@ -261,13 +261,18 @@ def packs_finetuning(model: nn.Module, cfg: Config) -> bool:
 def can_pack(model: nn.Module) -> bool:
     """Packing replays :meth:`S3RecModel.encode` step by step: that class exactly (a subclass may change
     ``embed`` or ``encode``: SASRec_F, BERT4Rec), with its parameters on a CPU (the masks are CPU draws)."""
-    return type(model) is S3RecModel and model.item_embeddings.weight.device.type == "cpu"
+    return type(model) is S3RecModel and can_pack_on(model)
+
+
+def can_pack_on(model: nn.Module) -> bool:
+    """The packed paths draw their dropout masks on the CPU: the model's parameters must be there too."""
+    return model.item_embeddings.weight.device.type == "cpu"
 
 
 def can_pack_finetuning(model: nn.Module) -> bool:
     """Packed fine-tuning and evaluation: :func:`can_pack`'s S3RecModel, or FDSA (whose packed encoder replays
     :meth:`FDSA.encode`, causal only), on a CPU."""
-    return can_pack(model) or (type(model) is FDSA and model.item_embeddings.weight.device.type == "cpu")
+    return can_pack(model) or (type(model) is FDSA and can_pack_on(model))
 
 
 def packable(ids: torch.Tensor, last_only: bool = False) -> bool:

@@ -97,19 +97,19 @@ def _kind(run) -> str:
     return "train+pretrain" if run.model == "S3-Rec" else "train"
 
 
-def _cost_key(run, cfg, packed_fdsa: bool | None = None) -> tuple:
+def _cost_key(run, cfg, packed_fdsa: bool) -> tuple:
     """Runs that cost alike: experiment, dataset, kind, pre-training length, data kept; and for a model trained from
     scratch, the model and whether its packed path is on (FDSA's epoch is several times SASRec's). ``packed_fdsa``:
-    the flag a stored run was made with (it is not in the run's hash, so the declaring stage may say otherwise)."""
+    the flag the run is (or a stored run was) made with: it is not in the run's hash, so a stored run's own config
+    says it, not the declaring stage."""
     kind = _kind(run)
-    packed = bool(cfg.packed_fdsa if packed_fdsa is None else packed_fdsa)
-    model = (run.model, packed if run.model == "FDSA" else None) if kind == "train" else None
+    model = (run.model, bool(packed_fdsa) if run.model == "FDSA" else None) if kind == "train" else None
     return run.experiment, run.dataset, kind, model, cfg.pretrain_epochs, cfg.train_fraction
 
 
 def estimate_seconds(run, cfg, spent: dict) -> float:
     """Seconds one run costs here: the median wall time of stored runs that cost alike, else the tables above."""
-    like = spent.get(_cost_key(run, cfg))
+    like = spent.get(_cost_key(run, cfg, cfg.packed_fdsa))
     if like:
         return statistics.median(like)
     pre = EPOCH_S.get(run.dataset, 200) * cfg.pretrain_epochs * cfg.train_fraction * (100 / cfg.pretrain_batch_size)
