@@ -61,13 +61,14 @@ def notebooks(toc: Path, excluded: list[str], root: Path = ROOT) -> list[Path]:
     return out
 
 
-def execute_one(path: str, timeout: int, threads: int) -> tuple[str, str | None, float, str | None]:
-    """Run one notebook in a fresh kernel; the executed notebook (JSON) or None with the error's first line."""
+def execute_one(path: str, timeout: int) -> tuple[str, str | None, float, str | None]:
+    """Run one notebook in a fresh kernel on one torch thread; the executed notebook (JSON) or None with the error's
+    first line."""
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
     os.environ["S3REC_SITE_BUILD"] = "1"  # as book/_ext/s3rec_site.py sets it for the build's kernels
-    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["OMP_NUM_THREADS"] = "1"  # one thread per kernel: the pool runs one kernel per core
     t0 = time.time()
     try:
         nb = nbformat.read(path, as_version=4)
@@ -124,12 +125,11 @@ def main(argv=None) -> int:
         except KeyError:
             todo.append(path)
     jobs = max(1, min(args.jobs, len(todo)))
-    threads = 1
-    print(f"== executing {len(todo)} notebooks, {jobs} at once ({threads} thread(s) each), into "
+    print(f"== executing {len(todo)} notebooks, {jobs} at once (one thread each), into "
           f"{args.build / '.jupyter_cache'}", flush=True)
     t0, failed = time.time(), []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(execute_one, str(p), timeout, threads) for p in todo]
+        futures = [pool.submit(execute_one, str(p), timeout) for p in todo]
         for fut in as_completed(futures):
             try:
                 path, text, seconds, error = fut.result()
