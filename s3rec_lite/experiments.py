@@ -125,15 +125,20 @@ def register_experiment(name: str, fn: Callable, description: str = "") -> Calla
     return fn
 
 
-def declared_runs(exp: Experiment, preset_name: str, datasets, seeds: list[int], pretrain_seeds: int | None = None) -> list[Run]:
-    """``exp``'s runs; ``pretrain_seeds`` goes to experiments that take it (a ConfigError for the others)."""
+def declared_runs(exp: Experiment, preset_name: str, datasets, seeds: list[int], pretrain_seeds: int | None = None,
+                  extra: dict | None = None) -> list[Run]:
+    """``exp``'s runs; ``pretrain_seeds`` goes to experiments that take it (a ConfigError for the others), and
+    ``extra`` (the command line's ``--set``) to those whose list of runs depends on it (an ``extra`` keyword: e.g.
+    ``pretrain_epochs``, whose checkpoints follow ``--set pretrain_epochs=N``)."""
+    params = inspect.signature(exp.fn).parameters
+    kwargs = {"extra": dict(extra or {})} if "extra" in params else {}
     if pretrain_seeds is None:
-        return exp.fn(preset_name, datasets, seeds)
+        return exp.fn(preset_name, datasets, seeds, **kwargs)
     if pretrain_seeds < 1:
         raise ConfigError(f"--pretrain-seeds must be at least 1, got {pretrain_seeds}")
-    if "pretrain_seeds" not in inspect.signature(exp.fn).parameters:
+    if "pretrain_seeds" not in params:
         raise ConfigError(f"experiment {exp.name} does not take --pretrain-seeds (each of its runs pre-trains once)")
-    return exp.fn(preset_name, datasets, seeds, pretrain_seeds=pretrain_seeds)
+    return exp.fn(preset_name, datasets, seeds, pretrain_seeds=pretrain_seeds, **kwargs)
 
 
 def get_experiment(name: str) -> Experiment:
@@ -226,14 +231,16 @@ def sparsity(preset: str, datasets, seeds) -> list[Run]:
             for d in ds for m in models for f in FRACTIONS for s in seeds]
 
 
-def pretrain_epochs(preset: str, datasets, seeds) -> list[Run]:
+def pretrain_epochs(preset: str, datasets, seeds, extra: dict | None = None) -> list[Run]:
     """Fig. 5: one pre-training run (the first seed) keeping a checkpoint every 10 epochs up to the preset's
-    ``pretrain_epochs`` (``official``: the authors' 150 at batch 100; ``paper``: 100; tiny: 4, every epoch),
-    then fine-tuning from each checkpoint with every seed (epoch 0 = no pre-training)."""
+    ``pretrain_epochs`` (``official``: the authors' 150 at batch 100; ``paper``: 100; tiny: 4, every epoch) or
+    the command line's ``--set pretrain_epochs=N`` (``extra``), then fine-tuning from each checkpoint with every
+    seed (epoch 0 = no pre-training)."""
     from .config import preset as make_preset
 
     ds = _datasets(preset, datasets, ("Beauty", "Toys_and_Games"), ("LastFM",))
-    total, every = (4, 1) if _tiny(preset) else (make_preset(preset).pretrain_epochs, 10)
+    length = (extra or {}).get("pretrain_epochs") or make_preset(preset).pretrain_epochs
+    total, every = (4, 1) if _tiny(preset) else (int(length), 10)
     base = {**_base(preset), "pretrain_epochs": total}
     return [run for d in ds for run in _pretrain_and_finetune("pretrain_epochs", d, base, seeds, range(0, total + 1, every))]
 
@@ -427,6 +434,20 @@ def pretrained_checkpoint(runs_root, preset_name: str, run: Run, cfg) -> Path:
     return folder / "pretrain" / "pretrained.pt" if epoch == "final" else folder / f"pretrained-epoch-{epoch}.pt"
 
 
+def check_checkpoints(runs: list[Run], cfgs: dict) -> None:
+    """A ConfigError naming the first fine-tuning that starts from a checkpoint its pre-training never writes (an
+    epoch past that run's ``pretrain_epochs`` or between its ``save_every`` checkpoints), before anything runs."""
+    by_key = {r.key: r for r in runs}
+    for r in runs:
+        if not r.from_pretrain or r.from_pretrain[1] in (0, "final") or r.depends_on not in by_key:
+            continue
+        pre, epoch = by_key[r.depends_on], r.from_pretrain[1]
+        length, every = cfgs[pre.key].pretrain_epochs, pre.save_every
+        if every < 1 or epoch not in range(every, length + 1, every):  # the epochs whose checkpoints it writes
+            raise ConfigError(f"run {r.key} fine-tunes from epoch {epoch} of {pre.key}, which pre-trains {length} "
+                              f"epochs keeping a checkpoint every {every or 'no'} epochs: no such checkpoint")
+
+
 def execute(run: Run, preset_name: str, results_root=DEFAULT_RESULTS, runs_root=DEFAULT_RUNS, extra=None,
             device: str = "auto", progress: bool = False, command: list[str] | None = None, on_epoch=None) -> dict:
     """Train and test one run (resuming from its checkpoints if any) and store its JSON atomically."""
@@ -617,7 +638,8 @@ def _main(args, argv) -> int:
         tail = name.rsplit("-pre", 1)[-1] if "-pre" in name else ""
         if tail.isdigit():
             pretrain_seeds = max(pretrain_seeds or 0, int(tail))
-    runs = declared_runs(exp, args.preset, args.datasets, list(range(1, n_seeds + 1)), pretrain_seeds)
+    extra = parse_overrides(args.set)
+    runs = declared_runs(exp, args.preset, args.datasets, list(range(1, n_seeds + 1)), pretrain_seeds, extra)
     if args.only:
         missing = [k for k in args.only if k not in {r.key for r in runs}]
         if missing:
@@ -627,8 +649,8 @@ def _main(args, argv) -> int:
     if args.models:
         names = {get_model_spec(m).name for m in args.models}  # unknown names: one clear error
         runs = [r for r in runs if r.model in names]
-    extra = parse_overrides(args.set)
     cfgs = {r.key: run_config(r, args.preset, extra, args.device) for r in runs}  # validates --set early
+    check_checkpoints(runs, cfgs)
     todo = [r for r in runs if stored(args.results, args.preset, r, cfgs[r.key]) is None
             or (args.redo and r.key in (args.only or ()))]
     if args.list:

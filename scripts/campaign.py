@@ -81,12 +81,14 @@ def declared(stage: dict, device: str = "cpu", extra_args: list[str] = ()) -> tu
     """The runs a stage declares and their configs, as the runner would see them (``extra_args``: more of the
     runner's options, e.g. ``--results``)."""
     a = _parse([*stage["args"], *extra_args])
+    extra = parse_overrides(a.set)
     runs = ex.declared_runs(ex.get_experiment(a.name), a.preset, a.datasets, list(range(1, (a.seeds or 3) + 1)),
-                            a.pretrain_seeds)
+                            a.pretrain_seeds, extra)
     if a.models:
         runs = [r for r in runs if r.model in {ex.get_model_spec(m).name for m in a.models}]
-    extra = parse_overrides(a.set)
-    return runs, {r.key: ex.run_config(r, a.preset, extra, device) for r in runs}, a
+    cfgs = {r.key: ex.run_config(r, a.preset, extra, device) for r in runs}
+    ex.check_checkpoints(runs, cfgs)
+    return runs, cfgs, a
 
 
 def _kind(run) -> str:

@@ -201,3 +201,17 @@ def test_load_results_keeps_gpu_runs_apart_unless_asked(tmp_path):
     assert len(ex.load_results("table2", "paper", tmp_path, device="all")) == 3
     with pytest.raises(ex.ConfigError, match="device must be"):
         ex.load_results("table2", "paper", tmp_path, device="gpu")
+
+
+def test_pretrain_epochs_follows_set_and_bad_checkpoint_is_refused():
+    exp = ex.get_experiment("pretrain_epochs")
+    runs = ex.declared_runs(exp, "official", ["Beauty"], [1, 2, 3], extra={"pretrain_epochs": 100})
+    tags = sorted({r.tag for r in runs if r.stage != "pretrain"})
+    assert tags[-1] == "pt100" and len(runs) == 1 + 11 * 3
+    assert len(ex.declared_runs(exp, "official", ["Beauty"], [1, 2, 3])) == 1 + 16 * 3  # the preset's 150
+    cfgs = {r.key: ex.run_config(r, "official", {"pretrain_epochs": 100}, "cpu") for r in runs}
+    ex.check_checkpoints(runs, cfgs)  # every checkpoint it fine-tunes from is written
+    old = ex.declared_runs(exp, "official", ["Beauty"], [1])  # declared for 150 epochs, run with --set 100
+    cfgs = {r.key: ex.run_config(r, "official", {"pretrain_epochs": 100}, "cpu") for r in old}
+    with pytest.raises(ex.ConfigError, match="S3-Rec-pt110/seed1 fine-tunes from epoch 110 .* pre-trains 100 epochs"):
+        ex.check_checkpoints(old, cfgs)
