@@ -1,13 +1,16 @@
 """The linear probe of chapter 12 on the item embeddings pre-trained with each objective removed.
 
-The LastFM ablation (Fig. 2; ``results/official/ablation/LastFM/S3-Rec-<variant>/seed1.json``) pre-trains
-S3-Rec with all four objectives (``full``) and with each of AAP, MIP, MAP, SP removed; its checkpoints live
-in the git-ignored ``runs/`` only. This script loads each variant's pre-trained checkpoint (the one that
+The LastFM ablation (Fig. 2; ``results/official/ablation/LastFM/S3-Rec-<variant>/seed<S>.json``, S = 1-3, each
+seed its own pre-training) pre-trains S3-Rec with all four objectives (``full``) and with each of AAP, MIP, MAP,
+SP removed; its checkpoints live in the git-ignored ``runs/`` only. This script loads each variant's pre-trained checkpoint (the one that
 fine-tuning started from, named by the result JSON's ``config_hash``), takes its item embedding table and
 runs the very probe chapter 12 runs (``representations.probe_auc`` with its default settings on the 20 tags
 carried by most artists), and stores the AUCs with where they came from in one JSON, which the book reads.
 
-    python scripts/probe_objectives.py [--runs runs/] [--results results/] [--out FILE]
+    python scripts/probe_objectives.py [--seed S] [--runs runs/] [--results results/] [--out FILE]
+
+One pre-training seed per call (default 1), stored as ``LastFM.json`` for seed 1 and ``LastFM-seed<S>.json``
+for the others.
 
 Exit status 2, with one line naming the file, when a result JSON or a checkpoint is missing or does not fit.
 """
@@ -27,7 +30,13 @@ DATASET = "LastFM"
 PRESET = "official"
 VARIANTS = ("full", "no-aap", "no-mip", "no-map", "no-sp")
 N_TAGS = 20  # chapter 12: R.frequent_attributes(lastfm, 20)
-DEFAULT_OUT = REPO / "results" / PRESET / "probe_objectives" / f"{DATASET}.json"
+OUT_DIR = REPO / "results" / PRESET / "probe_objectives"
+DEFAULT_OUT = OUT_DIR / f"{DATASET}.json"
+
+
+def default_out(seed: int) -> Path:
+    """Where the probe of one pre-training seed is stored: ``LastFM.json`` (seed 1), ``LastFM-seed<S>.json``."""
+    return DEFAULT_OUT if seed == 1 else OUT_DIR / f"{DATASET}-seed{seed}.json"
 
 
 class BadInput(Exception):
@@ -50,9 +59,9 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def locate(variant: str, results: Path, runs: Path) -> dict:
-    """The stored result of one ablation variant and the path of its pre-trained checkpoint."""
-    result_path = results / PRESET / "ablation" / DATASET / f"S3-Rec-{variant}" / "seed1.json"
+def locate(variant: str, results: Path, runs: Path, seed: int = 1) -> dict:
+    """The stored result of one ablation variant's pre-training seed and the path of its pre-trained checkpoint."""
+    result_path = results / PRESET / "ablation" / DATASET / f"S3-Rec-{variant}" / f"seed{seed}.json"
     if not result_path.exists():
         raise BadInput(f"{result_path}: result JSON not found")
     result = json.loads(result_path.read_text())
@@ -92,7 +101,7 @@ def probe_settings() -> dict:
             "weight_decay": p["weight_decay"].default, "lbfgs_steps": f["steps"].default}
 
 
-def run(runs: Path, results: Path, out: Path, command: list[str]) -> dict:
+def run(runs: Path, results: Path, out: Path, command: list[str], seed: int = 1) -> dict:
     import numpy as np
     import torch
 
@@ -103,7 +112,7 @@ def run(runs: Path, results: Path, out: Path, command: list[str]) -> dict:
     from s3rec_lite.provenance import provenance, write_json_atomic
 
     t0 = time.perf_counter()
-    items = [locate(v, results, runs) for v in VARIANTS]  # every input checked before any work
+    items = [locate(v, results, runs, seed) for v in VARIANTS]  # every input checked before any work
     ds = load_dataset(DATASET, progress=False)
     tags = R.frequent_attributes(ds, N_TAGS)  # [20] tag ids
     Y = R.attribute_targets(ds, tags)  # [N, 20] 0/1
@@ -133,7 +142,8 @@ def run(runs: Path, results: Path, out: Path, command: list[str]) -> dict:
     script = Path(__file__).resolve()
     out_obj = {
         "what": "held-out ROC AUC of chapter 12's linear probe (item embedding -> LastFM tags) on the item "
-                "tables pre-trained by the LastFM ablation (one seed, 20 pre-training epochs), never fine-tuned",
+                f"tables pre-trained by the LastFM ablation (pre-training seed {seed}, 20 epochs), never fine-tuned",
+        "pretrain_seed": seed,
         "dataset": DATASET,
         "dataset_checksums": {k: v["sha256"] for k, v in ds.files.items()},
         "attributes": [int(t) for t in tags],
@@ -156,12 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=Path, default=REPO / "runs", help="the runs/ folder holding the checkpoints")
     p.add_argument("--results", type=Path, default=REPO / "results", help="the results store (default results/)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output JSON (default {shown(DEFAULT_OUT)})")
+    p.add_argument("--seed", type=int, default=1, choices=(1, 2, 3), help="the ablation's pre-training seed (default 1)")
+    p.add_argument("--out", type=Path, help=f"output JSON (default {shown(DEFAULT_OUT)}, or {DATASET}-seed<S>.json)")
     args = p.parse_args(argv)
+    args.out = args.out or default_out(args.seed)
     from s3rec_lite.errors import S3RecError
 
     try:
-        run(args.runs, args.results, args.out, ["python", "scripts/probe_objectives.py", *argv])
+        run(args.runs, args.results, args.out, ["python", "scripts/probe_objectives.py", *argv], args.seed)
     except (BadInput, S3RecError) as exc:  # e.g. a missing checkpoint, or the data not found
         print(f"error: {exc}", file=sys.stderr)
         return 2

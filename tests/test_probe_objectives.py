@@ -14,7 +14,8 @@ import pytest
 
 from conftest import REPO, needs_data
 
-STORED = REPO / "results" / "official" / "probe_objectives" / "LastFM.json"
+STORED = REPO / "results" / "official" / "probe_objectives" / "LastFM.json"  # pre-training seed 1
+SEEDS = {1: STORED, **{int(p.stem.rsplit("seed", 1)[1]): p for p in STORED.parent.glob("LastFM-seed*.json")}}
 SCRIPT = REPO / "scripts" / "probe_objectives.py"
 VARIANTS = {"full", "no-aap", "no-mip", "no-map", "no-sp"}
 
@@ -25,8 +26,10 @@ def _run(*args, cwd=REPO):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_the_stored_probe_has_every_variant_with_provenance():
-    data = json.loads(STORED.read_text())
+@pytest.mark.parametrize("seed", sorted(SEEDS))
+def test_the_stored_probe_has_every_variant_with_provenance(seed):
+    data = json.loads(SEEDS[seed].read_text())
+    assert data.get("pretrain_seed", 1) == seed
     assert set(data["variants"]) == VARIANTS
     prov = data["provenance"]
     assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", prov["commit"]), prov["commit"]
@@ -49,9 +52,9 @@ def test_the_stored_probe_has_every_variant_with_provenance():
         assert re.fullmatch(r"[0-9a-f]{64}", v["checkpoint"]["sha256"]), name
         # the checkpoint is the pre-training of the stored ablation run it names
         result = json.loads((REPO / v["result"]).read_text())
-        assert result["key"] == v["result_key"] == f"ablation/LastFM/S3-Rec-{name}/seed1"
+        assert result["key"] == v["result_key"] == f"ablation/LastFM/S3-Rec-{name}/seed{seed}"
         assert v["checkpoint"]["path"] == f"official/{result['key']}/{result['config_hash']}/pretrain/pretrained.pt"
-        assert v["loss_weights"] == result["config"]["loss_weights"] and v["seed"] == result["seed"] == 1
+        assert v["loss_weights"] == result["config"]["loss_weights"] and v["seed"] == result["seed"] == seed
         removed = [o for o, w in v["loss_weights"].items() if w == 0]
         assert removed == ([] if name == "full" else [name[3:]]), (name, removed)
 
@@ -61,8 +64,10 @@ def test_the_stored_probe_used_the_chapters_tags():
     from s3rec_lite import load_dataset
     from s3rec_lite.book import representations as R
 
-    data = json.loads(STORED.read_text())
-    assert data["attributes"] == R.frequent_attributes(load_dataset("LastFM", progress=False), 20).tolist()
+    tags = R.frequent_attributes(load_dataset("LastFM", progress=False), 20).tolist()
+    assert sorted(SEEDS) == [1, 2, 3]  # every pre-training seed of the LastFM ablation probed
+    for path in SEEDS.values():
+        assert json.loads(path.read_text())["attributes"] == tags, path.name
 
 
 def test_a_missing_checkpoint_is_one_line_and_exit_2(tmp_path):
