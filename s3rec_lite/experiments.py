@@ -215,10 +215,16 @@ def _crossed(experiment: str, dataset: str, overrides: dict, tag: str, seeds, pr
 
 
 def _pretrainings_first(runs: list[Run]) -> list[Run]:
-    """Runs that pre-train come first (each is what later runs wait for), the rest in their order."""
+    """Runs that pre-train first, every setting's first pre-training, then the second, ...; each followed at once
+    by the fine-tunings that start from it, then the rest in their order. A scheduler that starts the first run
+    whose pre-training has finished (scripts/campaign.py) so finishes one setting's seeds before the next
+    setting's: a sweep point or a variant is complete, and its checkpoint no longer needed in ``runs/``, as soon
+    as possible (a checkpoint lost with a machine means pre-training again)."""
     first = sorted((r for r in runs if r.stage == "pretrain" or (r.model == "S3-Rec" and r.from_pretrain is None)),
-                   key=lambda r: r.seed)  # every setting's first pre-training, then the second, ...
-    return first + [r for r in runs if r not in first]
+                   key=lambda r: r.seed)
+    after = {p.key: [r for r in runs if r.depends_on == p.key] for p in first}
+    ordered = [r for p in first for r in (p, *after[p.key])]
+    return ordered + [r for r in runs if r not in ordered]
 
 
 def sparsity(preset: str, datasets, seeds) -> list[Run]:

@@ -18,7 +18,7 @@ stored beside the CPU ones as ``seed<S>.cuda.json``; the chapters read CPU runs 
     python scripts/campaign.py run --device cuda --parallel 8 --seconds 520 --results results --runs .device/runs
 
 It keeps every slot busy across stages: a slot goes to the first run in queue order that can start (its
-pre-training has finished), reading the next stage when the stages read so far have none, so a stage's last long
+pre-training has finished; within a stage, runs stopped mid-way come first), reading the next stage when the stages read so far have none, so a stage's last long
 pre-training runs beside the next stage's runs instead of beside an idle core. Each run is a worker process of
 the runner (``python -m s3rec_lite experiment ... --only KEY``, its log in ``RUNS/PRESET/KEY/log.txt``).
 
@@ -144,6 +144,18 @@ def status(results_root, queue=QUEUE) -> list[dict]:
     return rows
 
 
+def _states(runs_root, preset: str, run, cfg) -> list[tuple]:
+    """``(part, what, path)`` of the resumable training states a run may have in ``runs_root``."""
+    folder = ex.run_folder(runs_root, preset, run, cfg)
+    return [(part, what, folder / part / f"{part}_state.pt")
+            for part, what in (("finetune", "fine-tuning"), ("pretrain", "pre-training"))]
+
+
+def started(runs_root, preset: str, run, cfg) -> bool:
+    """Whether ``run`` has training state in ``runs_root`` to resume from (it was stopped mid-way)."""
+    return any(path.exists() for _, _, path in _states(runs_root, preset, run, cfg))
+
+
 def in_progress(results_root, runs_root, queue=QUEUE) -> list[str]:
     """The runs not stored yet that have training state in ``runs_root`` (they resume from it), each as ``KEY:
     pre-training, 16 of 20 epochs done`` or ``KEY: fine-tuning, 12 epochs done``, in queue order."""
@@ -156,9 +168,7 @@ def in_progress(results_root, runs_root, queue=QUEUE) -> list[str]:
             if (a.preset, r.key) in seen or ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None:
                 continue
             seen.add((a.preset, r.key))
-            folder = ex.run_folder(runs_root, a.preset, r, cfgs[r.key])
-            for part, what in (("finetune", "fine-tuning"), ("pretrain", "pre-training")):
-                state = folder / part / f"{part}_state.pt"
+            for part, what, state in _states(runs_root, a.preset, r, cfgs[r.key]):
                 if state.exists():
                     done = int(torch.load(state, map_location="cpu", weights_only=False)["epoch"])
                     of = f" of {cfgs[r.key].pretrain_epochs}" if part == "pretrain" else ""
@@ -199,6 +209,9 @@ def stage_tasks(stage: dict, results_root, runs_root, device: str) -> list[dict]
                                              "--device", device, "--quiet"])
     todo = [r for r in runs if ex.stored(results_root, a.preset, r, cfgs[r.key]) is None]
     todo = ex.left_to_run(todo, runs, cfgs, results_root, runs_root, a.preset)
+    # runs stopped mid-way go first: they finish what is already paid for, and their state in runs/ is not lost
+    # with the machine before they do (the order among the others is the stage's)
+    todo.sort(key=lambda r: not started(runs_root, a.preset, r, cfgs[r.key]))
     print(f"== stage {stage['stage']}: {stage['what']}: {len(runs)} runs, {len(runs) - len(todo)} stored, "
           f"{len(todo)} to run", flush=True)
     return [{"stage": stage["stage"], "args": a, "run": r, "cfg": cfgs[r.key],

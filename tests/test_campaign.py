@@ -88,6 +88,24 @@ def test_status_names_the_runs_in_progress(tmp_path):
         f"tiny/{r.key} (stage t): fine-tuning, 1 epochs done"]
 
 
+def test_a_run_stopped_mid_way_is_started_first(tmp_path, capsys):
+    """Within a stage, a run with training state in runs/ (stopped mid-way) is started before the stage's others,
+    so that what it already cost is not lost with the machine."""
+    import torch
+
+    queue = tmp_path / "q.tsv"
+    queue.write_text(f"t\ta tiny stage\t{TINY}\n")
+    runs, cfgs, a = campaign.declared(campaign.read_queue(queue)[0])
+    assert [r.seed for r in runs] == [1, 2]
+    late = runs[1]
+    folder = campaign.ex.run_folder(tmp_path / "runs", a.preset, late, cfgs[late.key]) / "finetune"
+    folder.mkdir(parents=True)
+    torch.save({"epoch": 0}, folder / "finetune_state.pt")
+    assert campaign.started(tmp_path / "runs", a.preset, late, cfgs[late.key])
+    tasks = campaign.stage_tasks(campaign.read_queue(queue)[0], tmp_path / "res", tmp_path / "runs", "cpu")
+    assert [t["run"].seed for t in tasks] == [2, 1]
+
+
 def test_commit_stores_the_new_results_with_the_readme_tables_regenerated(tmp_path, monkeypatch):
     """`campaign.py commit`: the result JSONs not yet in git, and results/README.md's tables, in one commit."""
     import shutil

@@ -40,7 +40,15 @@ def test_registry_signature_and_declared_runs():
     assert {r.model for r in runs if not r.tag} == {"FDSA"}
     # crossed: 2 pre-trainings per variant, each fine-tuned with the 3 seeds (the diagonal in the same run)
     crossed = [r for r in ex.ablation("official", ["Beauty"], [1, 2, 3], pretrain_seeds=2) if r.model == "S3-Rec"]
-    assert len(crossed) == 5 * 2 * 3 and [r.from_pretrain for r in crossed[:10]] == [None] * 10
+    assert len(crossed) == 5 * 2 * 3 and sum(r.from_pretrain is None for r in crossed) == 10
+    # each pre-training is followed at once by the fine-tunings from it (a variant's seeds complete together, and
+    # its checkpoint is used before a lost machine can take it); every variant's first pre-training comes first
+    assert [(r.tag, r.seed) for r in crossed[:4]] == [("full", 1), ("full-pre1", 2), ("full-pre1", 3), ("no-aap", 1)]
+    assert [r.seed for r in crossed if r.from_pretrain is None] == [1] * 5 + [2] * 5
+    for i, r in enumerate(crossed):  # the last pre-training before a fine-tuning is its own
+        if r.from_pretrain is not None:
+            last = next(p for p in reversed(crossed[:i]) if p.from_pretrain is None)
+            assert last.key == r.depends_on, r.key
     assert {r.depends_on for r in crossed if r.tag == "no-map-pre2"} == {"ablation/Beauty/S3-Rec-no-map/seed2"}
     assert sorted(r.seed for r in crossed if r.tag == "no-map-pre2") == [1, 3]
     no_sp = [r for r in runs if r.tag == "no-sp"][0]
