@@ -664,7 +664,8 @@ def _main(args, argv) -> int:
             print(("todo   " if r in todo else "stored ") + r.key)
         print(f"{args.name} ({args.preset}): {len(runs) - len(todo)} of {len(runs)} runs stored, {len(todo)} to run")
         return 0
-    todo = left_to_run(todo, runs, cfgs, args.results, args.runs, args.preset)
+    redo = {r.key for r in todo if stored(args.results, args.preset, r, cfgs[r.key]) is not None}  # --redo: train
+    todo = left_to_run(todo, runs, cfgs, args.results, args.runs, args.preset, redo)
     command = ["python -m s3rec_lite experiment", *argv]
     print(f"{args.name} ({args.preset}): {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to run",
           file=sys.stderr)
@@ -685,12 +686,15 @@ def _main(args, argv) -> int:
     return 0
 
 
-def left_to_run(todo: list[Run], runs: list[Run], cfgs: dict, results_root, runs_root, preset_name: str) -> list[Run]:
-    """What the runner trains of ``todo`` (the declared ``runs`` not stored): after storing a copy of each run that
-    another experiment already made with the very same settings (:func:`_reuse_identical`), and with the
-    pre-trainings whose checkpoints are gone put first (:func:`_redo_missing_pretraining`). The campaign's
-    scheduler (scripts/campaign.py) asks the same question stage by stage."""
-    todo = _reuse_identical(todo, cfgs, results_root, preset_name)
+def left_to_run(todo: list[Run], runs: list[Run], cfgs: dict, results_root, runs_root, preset_name: str,
+                redo=frozenset()) -> list[Run]:
+    """What the runner trains of ``todo`` (the declared ``runs`` not stored, and the keys of ``redo``: stored runs
+    to train again because their checkpoints are gone): after storing a copy of each run that another experiment
+    already made with the very same settings (:func:`_reuse_identical`; never a run of ``redo``: a copy writes no
+    checkpoint), and with the pre-trainings whose checkpoints are gone put first
+    (:func:`_redo_missing_pretraining`). The campaign's scheduler (scripts/campaign.py) asks the same question
+    stage by stage."""
+    todo = _reuse_identical(todo, cfgs, results_root, preset_name, redo)
     return _redo_missing_pretraining(todo, runs, cfgs, runs_root, preset_name)
 
 
@@ -702,13 +706,14 @@ def reuse_key(run: Run, cfg) -> tuple | None:
     return (run.dataset, get_model_spec(run.model).name, run.seed, config_hash(cfg), device_kind(cfg.device))
 
 
-def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str) -> list[Run]:
+def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str, redo=frozenset()) -> list[Run]:
     """Store a copy, not a re-run, of a run that another experiment already made with the very same settings
     (e.g. the ablation's full S3-Rec is Table 2's S3-Rec; sparsity at 100% is Table 2). The copy keeps the
-    original provenance and says where it came from (``reused_from``). Returns the runs still to train."""
+    original provenance and says where it came from (``reused_from``). Returns the runs still to train. The runs
+    of ``redo`` (keys) are trained, not copied: they are done again for the checkpoints a copy does not write."""
     from .provenance import write_json_atomic
 
-    candidates = [r for r in todo if reuse_key(r, cfgs[r.key]) is not None]
+    candidates = [r for r in todo if r.key not in redo and reuse_key(r, cfgs[r.key]) is not None]
     if not candidates:
         return todo
     index = {}
@@ -722,8 +727,8 @@ def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str
     left = list(todo)
     for r in candidates:
         found = index.get(reuse_key(r, cfgs[r.key]))
-        if found is None:
-            continue
+        if found is None or found[1]["key"] == r.key:
+            continue  # nothing alike, or the run itself (stored, then asked for again): never a copy of itself
         path, data = found
         copy = {**data, "experiment": r.experiment, "key": r.key, "tag": r.tag, "overrides": r.overrides,
                 "reused_from": data["key"]}
@@ -733,10 +738,9 @@ def _reuse_identical(todo: list[Run], cfgs: dict, results_root, preset_name: str
     return left
 
 
-def _redo_missing_pretraining(todo: list[Run], runs: list[Run], cfgs: dict, runs_root, preset_name: str) -> list[Run]:
-    """Fine-tuning runs that start from a stored pre-training run's checkpoint need that checkpoint in
-    ``runs/``; on a fresh machine it is gone, so the pre-training run is done again first (its JSON is
-    rewritten with the new run's provenance)."""
+def missing_pretrainings(todo: list[Run], runs: list[Run], cfgs: dict, runs_root, preset_name: str) -> list[Run]:
+    """The stored pre-training runs of ``runs`` whose checkpoints are not in ``runs_root`` while a fine-tuning of
+    ``todo`` (not stored yet) needs them: each must be done again first."""
     by_key = {r.key: r for r in runs}
     redo: list[Run] = []
     for r in todo:
@@ -746,8 +750,17 @@ def _redo_missing_pretraining(todo: list[Run], runs: list[Run], cfgs: dict, runs
         if pre is None or pre in todo or pre in redo:
             continue
         if not pretrained_checkpoint(runs_root, preset_name, r, cfgs[r.key]).exists():
-            print(f"{pre.key}: stored, but its checkpoints are not in {runs_root}: pre-training again", file=sys.stderr)
             redo.append(pre)
+    return redo
+
+
+def _redo_missing_pretraining(todo: list[Run], runs: list[Run], cfgs: dict, runs_root, preset_name: str) -> list[Run]:
+    """Fine-tuning runs that start from a stored pre-training run's checkpoint need that checkpoint in
+    ``runs/``; on a fresh machine it is gone, so the pre-training run is done again first (its JSON is
+    rewritten with the new run's provenance)."""
+    redo = missing_pretrainings(todo, runs, cfgs, runs_root, preset_name)
+    for pre in redo:
+        print(f"{pre.key}: stored, but its checkpoints are not in {runs_root}: pre-training again", file=sys.stderr)
     return redo + todo
 
 

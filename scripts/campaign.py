@@ -120,7 +120,10 @@ def estimate_seconds(run, cfg, spent: dict) -> float:
     return {"pretrain": pre, "finetune": ft, "train+pretrain": pre + ft, "train": ft}[_kind(run)]
 
 
-def status(results_root, queue=QUEUE) -> list[dict]:
+def status(results_root, queue=QUEUE, runs_root=None) -> list[dict]:
+    """A row per stage: runs stored and declared, CPU hours spent and left. With ``runs_root``, the hours left also
+    count the stored pre-trainings whose checkpoints are not there but that runs still to come fine-tune from
+    (``redo``: they are trained again first)."""
     rows, spent = [], {}
     for stage in read_queue(queue):
         runs, cfgs, a = declared(stage)
@@ -139,8 +142,10 @@ def status(results_root, queue=QUEUE) -> list[dict]:
         left = [r for r in runs if r not in done]
         hours = sum(json.loads(ex.result_path(results_root, a.preset, r).read_text()).get("wall_seconds", 0)
                     for r in done) / 3600
+        redo = [] if runs_root is None else ex.missing_pretrainings(left, runs, cfgs, runs_root, a.preset)
         rows.append({"stage": stage["stage"], "what": stage["what"], "stored": len(done), "declared": len(runs),
-                     "spent_h": hours, "left_h": sum(estimate_seconds(r, cfgs[r.key], spent) for r in left) / 3600})
+                     "spent_h": hours, "redo": len(redo),
+                     "left_h": sum(estimate_seconds(r, cfgs[r.key], spent) for r in left + redo) / 3600})
     return rows
 
 
@@ -177,10 +182,10 @@ def in_progress(results_root, runs_root, queue=QUEUE) -> list[str]:
     return out
 
 
-def status_markdown(results_root, queue=QUEUE) -> str:
-    """The status table of results/README.md (``scripts/results_status.py --write`` puts it there): a row per
-    stage, then the CPU hours left."""
-    rows = status(results_root, queue)
+def status_markdown(results_root, queue=QUEUE, runs_root=None) -> str:
+    """The status table of results/README.md (``scripts/results_status.py --write`` puts it there, without
+    ``runs_root``: what a machine still holds is not the store's): a row per stage, then the CPU hours left."""
+    rows = status(results_root, queue, runs_root)
     lines = ["| stage | what | runs stored (not counting earlier stages') | CPU hours spent | CPU hours left (estimate) |",
              "|---|---|---|---|---|"]
     lines += [f"| {r['stage']} | {r['what']} | {r['stored']} of {r['declared']} | {r['spent_h']:.1f} | {r['left_h']:.1f} |"
@@ -188,11 +193,15 @@ def status_markdown(results_root, queue=QUEUE) -> str:
     left = sum(r["left_h"] for r in rows)
     lines += ["", f"Left: {left:.1f} CPU hours at one thread per run, about {left / 2:.1f} h of wall time with two runs "
               "at once."]
+    redo = [f"{r['stage']} {r['redo']}" for r in rows if r.get("redo")]
+    if redo:
+        lines += [f"Counted in it: stored pre-trainings whose checkpoints are not in {runs_root}, trained again before "
+                  f"the fine-tunings that start from them ({', '.join(redo)})."]
     return "\n".join(lines)
 
 
 def print_status(results_root, queue=QUEUE, runs_root=None) -> None:
-    print(status_markdown(results_root, queue))
+    print(status_markdown(results_root, queue, runs_root))
     going = in_progress(results_root, runs_root, queue) if runs_root is not None else []
     if going:  # counted in full above
         print(f"\nIn progress in {runs_root} (each resumes from its last finished epoch; counted in full above):")

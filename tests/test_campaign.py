@@ -106,6 +106,37 @@ def test_a_run_stopped_mid_way_is_started_first(tmp_path, capsys):
     assert [t["run"].seed for t in tasks] == [2, 1]
 
 
+def test_a_lost_runs_folder_means_pre_training_again_not_a_copy(tmp_path, capsys):
+    """A machine without the runs/ of stored pre-trainings: the fine-tunings still to run from them need their
+    checkpoints, so each pre-training run is trained again first (bit for bit the stored numbers), not stored as
+    a copy of itself (a copy writes no checkpoint, and the fine-tunings then fail)."""
+    import shutil
+
+    crossed = TINY.replace("table2", "ablation").replace("--models SASRec ", "").replace("--seeds 2", "--seeds 1")
+    queue = tmp_path / "q.tsv"
+    queue.write_text(f"t\tseed 1\t{crossed}\n")
+    res, runs = tmp_path / "res", tmp_path / "runs"
+    common = ["--queue", str(queue), "--results", str(res), "--runs", str(runs), "--parallel", "2"]
+    assert campaign.main(["run", *common]) == 0
+    first = {p.relative_to(res): json.loads(p.read_text()) for p in res.rglob("*.json")}
+    assert len(first) == 5 and not any("reused_from" in r for r in first.values())
+    shutil.rmtree(runs)  # the next machine
+    queue.write_text(f"u\tseed 2 from seed 1's pre-training\t{crossed.replace('--seeds 1', '--seeds 2 --pretrain-seeds 1')}\n")
+    capsys.readouterr()
+    assert campaign.main(["run", *common]) == 0
+    out = capsys.readouterr().out
+    assert "failed" not in out and out.count("start tiny/ablation/") == 10, out
+    again = {p.relative_to(res): json.loads(p.read_text()) for p in res.rglob("*.json")}
+    assert len(again) == 10 and not any("reused_from" in r for r in again.values())
+    for path, old in first.items():  # trained again, same numbers, and its checkpoint is back
+        assert again[path]["test"] == old["test"] and again[path]["provenance"] != old["provenance"]
+    assert all(r["from_pretrain"]["sha256"] for r in again.values() if "-pre1" in r["key"])
+    # each pre-training trained once, by its own worker: not copied onto itself, then trained again inside the
+    # workers of its fine-tunings (two of them at once, in one folder)
+    logs = {p.parent.parent.name: p.read_text() for p in (runs / "tiny" / "ablation").rglob("log.txt")}
+    assert len(logs) == 10 and not any("reused" in text or "pre-training again" in text for text in logs.values())
+
+
 def test_commit_stores_the_new_results_with_the_readme_tables_regenerated(tmp_path, monkeypatch):
     """`campaign.py commit`: the result JSONs not yet in git, and results/README.md's tables, in one commit."""
     import shutil
