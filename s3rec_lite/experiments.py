@@ -757,11 +757,13 @@ def missing_pretrainings(todo: list[Run], runs: list[Run], cfgs: dict, runs_root
 def _redo_missing_pretraining(todo: list[Run], runs: list[Run], cfgs: dict, runs_root, preset_name: str) -> list[Run]:
     """Fine-tuning runs that start from a stored pre-training run's checkpoint need that checkpoint in
     ``runs/``; on a fresh machine it is gone, so the pre-training run is done again first (its JSON is
-    rewritten with the new run's provenance)."""
+    rewritten with the new run's provenance). Each goes just before the first run that needs it, so the order of
+    ``todo`` (each setting's fine-tunings after its pre-training) holds."""
     redo = missing_pretrainings(todo, runs, cfgs, runs_root, preset_name)
     for pre in redo:
         print(f"{pre.key}: stored, but its checkpoints are not in {runs_root}: pre-training again", file=sys.stderr)
-    return redo + todo
+    first_need = {pre.key: next(i for i, r in enumerate(todo) if r.depends_on == pre.key) for pre in redo}
+    return [r for i, t in enumerate(todo) for r in [p for p in redo if first_need[p.key] == i] + [t]]
 
 
 def _run_ray(args, todo: list[Run], bar) -> None:

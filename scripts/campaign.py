@@ -221,8 +221,10 @@ def stage_tasks(stage: dict, results_root, runs_root, device: str) -> list[dict]
     # runs stopped mid-way go first: they finish what is already paid for, and their state in runs/ is not lost
     # with the machine before they do (the order among the others is the stage's)
     todo.sort(key=lambda r: not started(runs_root, a.preset, r, cfgs[r.key]))
-    print(f"== stage {stage['stage']}: {stage['what']}: {len(runs)} runs, {len(runs) - len(todo)} stored, "
-          f"{len(todo)} to run", flush=True)
+    redo = sum(ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None for r in todo)
+    again = f" ({redo} of them stored, trained again for the checkpoints runs still to come need)" if redo else ""
+    print(f"== stage {stage['stage']}: {stage['what']}: {len(runs)} runs, {len(runs) - len(todo) + redo} stored, "
+          f"{len(todo)} to run{again}", flush=True)
     return [{"stage": stage["stage"], "args": a, "run": r, "cfg": cfgs[r.key],
              "redo": ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None,
              "twin": ex.reuse_key(r, cfgs[r.key])} for r in todo]

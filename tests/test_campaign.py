@@ -122,6 +122,9 @@ def test_a_lost_runs_folder_means_pre_training_again_not_a_copy(tmp_path, capsys
     assert len(first) == 5 and not any("reused_from" in r for r in first.values())
     shutil.rmtree(runs)  # the next machine
     queue.write_text(f"u\tseed 2 from seed 1's pre-training\t{crossed.replace('--seeds 1', '--seeds 2 --pretrain-seeds 1')}\n")
+    tasks = campaign.stage_tasks(campaign.read_queue(queue)[0], res, runs, "cpu")
+    assert [(t["run"].tag, t["redo"]) for t in tasks[:4]] == [("full", True), ("full-pre1", False),
+                                                              ("no-aap", True), ("no-aap-pre1", False)]
     capsys.readouterr()
     assert campaign.main(["run", *common]) == 0
     out = capsys.readouterr().out
