@@ -150,3 +150,56 @@ def test_sweep_verdicts_read_the_sweep_experiments_tags():
     means = {"paper": 0.35, **{(k, x): 0.35 for k, xs in SWEEP.items() for x in xs if x != paper[k]}}
     out = v.sweep_verdicts(_sweep_runs(means), SWEEP, paper)  # tags as the experiment writes them
     assert list(out.knob) == list(SWEEP) and out.flat.all() and out.paper_near_best.all()
+
+
+def test_critical_values_follow_the_degrees_of_freedom_of_the_noise():
+    """A spread from 3 runs (2 dof) needs 4.30 standard errors, from 10 dof 2.23, from many 1.96; none: nothing."""
+    assert v.critical(2) == pytest.approx(4.3027, abs=1e-4) and v.critical(10) == pytest.approx(2.2281, abs=1e-4)
+    assert v.critical(math.inf) == pytest.approx(1.96, abs=1e-3) and v.critical(0) == math.inf
+    assert v.verdict(0.05, 0.02, True, dof=2) == v.UNCLEAR and v.verdict(0.05, 0.02, True, dof=math.inf) == v.HOLDS
+    assert v.verdict(-0.05, 0.01, True, dof=2) == v.FAILS
+    # Welch-Satterthwaite: two equal variances with d dof each give 2d; a part without noise adds nothing
+    assert v.satterthwaite([(1.0, 2), (1.0, 2)]) == pytest.approx(4.0)
+    assert v.satterthwaite([(1.0, 2), (0.0, 0)]) == pytest.approx(2.0)
+    assert v.satterthwaite([(1.0, math.inf)]) == math.inf and v.satterthwaite([(1.0, 0)]) == 0.0
+
+
+def test_a_difference_of_two_estimates_from_one_pool_keeps_the_pools_dof():
+    a = v.Estimate(0.30, 0.01, 3, 3, dof=10.0, pooled="LastFM")
+    b = v.Estimate(0.28, 0.01, 3, 3, dof=10.0, pooled="LastFM")
+    c = v.Estimate(0.28, 0.01, 3, 3, dof=2.0)
+    assert v.difference(a, b).dof == 10.0 and v.difference(a, c).dof == pytest.approx(v.satterthwaite([(1e-4, 10), (1e-4, 2)]))
+    d = v.difference(a, c)
+    assert (d.diff, d.se, d.pretrain_spread) == (pytest.approx(0.02), pytest.approx(math.sqrt(2) * 0.01), True)
+
+
+def test_with_three_seeds_a_difference_that_is_not_there_is_rarely_called():
+    """Null data: two settings with the same mean, 3 runs each. Two standard errors would call "holds" or "does
+    not hold" in about 12% of draws; the t threshold keeps it near 5%."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    called = 0
+    for _ in range(2000):
+        x, y = rng.normal(0.3, 0.01, 3), rng.normal(0.3, 0.01, 3)
+        a = v.Estimate(x.mean(), x.std(ddof=1) / math.sqrt(3), 3, 3, dof=2.0)
+        b = v.Estimate(y.mean(), y.std(ddof=1) / math.sqrt(3), 3, 3, dof=2.0)
+        called += v.verdict(*v.difference(a, b)) != v.UNCLEAR
+    assert called / 2000 < 0.07
+
+
+def test_a_flat_sweep_is_called_flat_despite_picking_its_best_and_worst():
+    """Null data: 8 values of a knob, 3 seeds each, one true mean. The best minus the worst of 8 means against two
+    standard errors would say "not flat" about half the time; Tukey's studentized range keeps it near 5%."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    plan, paper = {"a": tuple(float(x) for x in range(8))}, {"a": 0.0}
+    not_flat = 0
+    for _ in range(300):
+        runs = [{"tag": f"a{x:g}" if s == 1 else f"a{x:g}-pre1", "seed": s, "test": {"NDCG@10": float(rng.normal(0.3, 0.01))}}
+                for x in plan["a"] for s in (1, 2, 3)]
+        row = v.sweep_verdicts(runs, plan, paper, point=_point).iloc[0]
+        not_flat += not row.flat
+    assert row.dof == 16 and row.critical == pytest.approx(3.462, abs=1e-3)  # q(0.95; 8, 16) / sqrt(2)
+    assert not_flat / 300 < 0.10

@@ -13,17 +13,47 @@ cannot be measured there: the estimate says so (``pretrain_spread = False``) and
 told" unless the gap is more than twice the fine-tuning noise *and* twice the relative pre-training spread
 measured on the other datasets (``borrow``).
 
-Verdict rule (two standard errors): a claimed difference ``d`` (claimed positive) with standard error ``se``
-holds if ``d > 2 se``, does not hold if ``d < -2 se``, and cannot be told otherwise.
+Verdict rule (a two-sided test at 5%): a claimed difference ``d`` (claimed positive) with standard error ``se``
+holds if ``d > t se``, does not hold if ``d < -t se``, and cannot be told otherwise, where ``t`` is Student's t
+at 97.5% for the degrees of freedom ``se`` is estimated with (:func:`critical`): 4.30 when a spread comes from 3
+runs (2 degrees of freedom), 2.23 from 10, 1.96 from many. A standard error estimated from three runs is itself
+noisy, and "two standard errors" would then call a difference far too often. The degrees of freedom of a
+difference of two independent estimates are Welch-Satterthwaite's (:func:`satterthwaite`); two estimates that
+share one pooled variance keep its degrees of freedom.
+
+Chapter 13's sweep compares many values of one knob at once, and its "best" and "worst" values are picked after
+the fact: its verdicts use Tukey's studentized range instead (:func:`sweep_verdicts`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 
-Z = 2.0  # standard errors for a verdict
+LEVEL = 0.95  # two-sided: the chance of calling a difference that is not there is at most 1 - LEVEL
+
+
+def critical(dof: float) -> float:
+    """How many standard errors a difference must pass for a verdict: Student's t at ``(1 + LEVEL) / 2`` with
+    ``dof`` degrees of freedom (infinite: the normal's 1.96); no degrees of freedom: infinite (nothing decided)."""
+    from scipy.stats import t
+
+    if not dof > 0:  # 0 or NaN
+        return math.inf
+    return float(t.ppf((1 + LEVEL) / 2, dof))
+
+
+def satterthwaite(parts) -> float:
+    """Welch-Satterthwaite degrees of freedom of a sum of independent variance estimates, ``parts`` =
+    ``[(variance, dof), ...]``: ``(sum v)^2 / sum(v^2 / dof)`` (a part with infinite dof adds nothing below the
+    line; a part with a variance but no dof gives 0)."""
+    parts = [(v, d) for v, d in parts if v > 0]
+    if any(not d > 0 for _, d in parts):
+        return 0.0
+    below = sum(v * v / d for v, d in parts if math.isfinite(d))
+    return sum(v for v, _ in parts) ** 2 / below if below > 0 else math.inf
 
 HOLDS, FAILS, UNCLEAR = "holds", "does not hold", "cannot be told at this noise"
 
@@ -38,6 +68,8 @@ class Estimate:
     runs: int
     pretrain_spread: bool = True  # False: the standard error holds the fine-tuning spread only
     borrowed: bool = False  # True: its pre-training spread is borrowed from other datasets (one pre-training here)
+    dof: float = math.inf  # the degrees of freedom the standard error is estimated with
+    pooled: str | None = None  # the pool (dataset) whose shared variance ``se`` comes from, if any
 
     def __str__(self) -> str:
         note = " (fine-tuning noise only)" if not self.pretrain_spread else " (pre-training spread borrowed)" \
@@ -70,40 +102,46 @@ def _group_means(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby(["dataset", "setting", "pretrain"], sort=False).value.agg(["mean", "count"]).reset_index()
 
 
-def estimates(df: pd.DataFrame, pool: list[str] | None = None, borrow: float | None = None) -> dict:
+def estimates(df: pd.DataFrame, pool: list[str] | None = None, borrow: float | None = None,
+              borrow_dof: float = math.inf) -> dict:
     """``{(dataset, setting): Estimate}``. ``pool``: the settings whose group-mean variance is pooled per dataset
     (the ablation's variants: the same model, so the same spread); the others use their own. ``borrow``: a
     relative pre-training standard deviation (of a group mean, as a share of the mean) to use where a pooled
-    setting has no replicated pre-training on its dataset."""
+    setting has no replicated pre-training on its dataset, estimated with ``borrow_dof`` degrees of freedom."""
     g = _group_means(df)
     out = {}
     for d, gd in g.groupby("dataset", sort=False):
         pooled = gd[gd.setting.isin(pool or [])]
-        dof = sum(len(x) - 1 for _, x in pooled.groupby("setting"))
+        dof_pool = sum(len(x) - 1 for _, x in pooled.groupby("setting"))
         ss = sum(((x["mean"] - x["mean"].mean()) ** 2).sum() for _, x in pooled.groupby("setting"))
-        v_pool = ss / dof if dof > 0 else None
+        v_pool = ss / dof_pool if dof_pool > 0 else None
         for s, x in gd.groupby("setting", sort=False):
             G, runs = len(x), int(x["count"].sum())
             mean, borrowed = float(x["mean"].mean()), False
+            pooled_in = None
             if pool and s in pool and v_pool is not None:
-                se, spread = math.sqrt(v_pool / G), True
+                se, spread, dof, pooled_in = math.sqrt(v_pool / G), True, float(dof_pool), d
             elif G >= 2 and not (pool and s in pool):
-                se, spread = float(x["mean"].std(ddof=1)) / math.sqrt(G), True
+                se, spread, dof = float(x["mean"].std(ddof=1)) / math.sqrt(G), True, float(G - 1)
             else:  # one pre-training: only the fine-tuning spread within it can be measured
                 within = df[(df.dataset == d) & (df.setting == s)].value
                 se = float(within.std(ddof=1)) / math.sqrt(len(within)) if len(within) >= 2 else math.nan
-                spread = False
+                spread, dof = False, float(len(within) - 1)
                 if borrow is not None:
-                    se = math.sqrt(se ** 2 + (borrow * mean) ** 2 / G) if se == se else borrow * mean / math.sqrt(G)
+                    lent = (borrow * mean) ** 2 / G
+                    if se == se:
+                        se, dof = math.sqrt(se ** 2 + lent), satterthwaite([(se ** 2, dof), (lent, borrow_dof)])
+                    else:
+                        se, dof = math.sqrt(lent), borrow_dof
                     spread = borrowed = True
-            out[(d, s)] = Estimate(mean, se, G, runs, spread, borrowed)
+            out[(d, s)] = Estimate(mean, se, G, runs, spread, borrowed, dof, pooled_in)
     return out
 
 
-def relative_pretrain_spread(df: pd.DataFrame, pool: list[str]) -> float | None:
+def relative_pretrain_spread(df: pd.DataFrame, pool: list[str], with_dof: bool = False):
     """The standard deviation of a pre-training group's mean as a share of the setting's mean, pooled over the
     datasets and settings (of ``pool``) that have at least two pre-trainings: what ``estimates(borrow=...)``
-    lends to a dataset without."""
+    lends to a dataset without (None where nothing has two). ``with_dof``: ``(spread, degrees of freedom)``."""
     g = _group_means(df)
     g = g[g.setting.isin(pool)]
     ss, dof = 0.0, 0
@@ -112,20 +150,31 @@ def relative_pretrain_spread(df: pd.DataFrame, pool: list[str]) -> float | None:
             rel = x["mean"] / x["mean"].mean()
             ss += float(((rel - 1.0) ** 2).sum())
             dof += len(x) - 1
-    return math.sqrt(ss / dof) if dof else None
+    spread = math.sqrt(ss / dof) if dof else None
+    return (spread, float(dof)) if with_dof else spread
 
 
-def verdict(diff: float, se: float, pretrain_spread: bool = True) -> str:
-    """Holds (``diff`` > 2 se), does not hold (< -2 se), or cannot be told. Without a measured pre-training
-    spread nothing is decided."""
+def verdict(diff: float, se: float, pretrain_spread: bool = True, dof: float = math.inf) -> str:
+    """Holds (``diff`` > t se), does not hold (< -t se), or cannot be told; ``t = critical(dof)``. Without a
+    measured pre-training spread nothing is decided."""
     if not pretrain_spread or se != se:
         return UNCLEAR
-    return HOLDS if diff > Z * se else FAILS if diff < -Z * se else UNCLEAR
+    t = critical(dof)
+    return HOLDS if diff > t * se else FAILS if diff < -t * se else UNCLEAR
 
 
-def difference(a: Estimate, b: Estimate) -> tuple[float, float, bool]:
-    """``a - b``, its standard error (independent runs), and whether both errors hold the pre-training spread."""
-    return a.mean - b.mean, math.sqrt(a.se ** 2 + b.se ** 2), a.pretrain_spread and b.pretrain_spread
+class Difference(NamedTuple):
+    diff: float
+    se: float
+    pretrain_spread: bool  # both errors hold the pre-training spread
+    dof: float
+
+
+def difference(a: Estimate, b: Estimate) -> Difference:
+    """``a - b``, its standard error (independent runs), whether both errors hold the pre-training spread, and its
+    degrees of freedom: the shared pool's where both come from one pooled variance, else Welch-Satterthwaite's."""
+    dof = a.dof if a.pooled is not None and a.pooled == b.pooled else satterthwaite([(a.se ** 2, a.dof), (b.se ** 2, b.dof)])
+    return Difference(a.mean - b.mean, math.sqrt(a.se ** 2 + b.se ** 2), a.pretrain_spread and b.pretrain_spread, dof)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -135,9 +184,12 @@ OBJECTIVES = ("aap", "mip", "map", "sp")
 VARIANTS = ("full",) + tuple(f"no-{o}" for o in OBJECTIVES)
 
 
-def _row(dataset, claim, diff, se, spread, detail="") -> dict:
-    return {"dataset": dataset, "claim": claim, "difference": diff, "se": se, "verdict": verdict(diff, se, spread),
-            "detail": detail}
+def _row(dataset, claim, diff, se, spread, dof, detail="") -> dict:
+    return {"dataset": dataset, "claim": claim, "difference": diff, "se": se, "dof": dof,
+            "verdict": verdict(diff, se, spread, dof), "detail": detail}
+
+
+COLUMNS = ["dataset", "claim", "difference", "se", "dof", "verdict", "detail"]
 
 
 def ablation_verdicts(runs: list[dict], metric: str = "NDCG@10") -> pd.DataFrame:
@@ -145,8 +197,8 @@ def ablation_verdicts(runs: list[dict], metric: str = "NDCG@10") -> pd.DataFrame
     and SP; every variant beats FDSA (where FDSA runs are stored). One row per claim, with the difference the
     claim says is positive, its standard error and the verdict."""
     df = seed_frame(runs, variant_of, metric)
-    borrow = relative_pretrain_spread(df, list(VARIANTS))
-    est = estimates(df, pool=list(VARIANTS), borrow=borrow)
+    borrow, borrow_dof = relative_pretrain_spread(df, list(VARIANTS), with_dof=True)
+    est = estimates(df, pool=list(VARIANTS), borrow=borrow, borrow_dof=borrow_dof)
     rows = []
     for d in dict.fromkeys(df.dataset):
         full = est.get((d, "full"))
@@ -161,25 +213,26 @@ def ablation_verdicts(runs: list[dict], metric: str = "NDCG@10") -> pd.DataFrame
         if len(drops) == 4:  # the four removals together: all must hold
             verdicts = [verdict(*drops[o]) for o in OBJECTIVES]
             overall = HOLDS if all(v == HOLDS for v in verdicts) else FAILS if FAILS in verdicts else UNCLEAR
-            worst = min(OBJECTIVES, key=lambda o: drops[o][0] / drops[o][1] if drops[o][1] else 0)
-            rows.append({"dataset": d, "claim": "removing any objective lowers " + metric, "difference": drops[worst][0],
-                         "se": drops[worst][1], "verdict": overall, "detail": f"weakest: {worst.upper()}"})
+            worst = min(OBJECTIVES, key=lambda o: drops[o].diff / drops[o].se if drops[o].se else 0)
+            rows.append({"dataset": d, "claim": "removing any objective lowers " + metric, "difference": drops[worst].diff,
+                         "se": drops[worst].se, "dof": drops[worst].dof, "verdict": overall,
+                         "detail": f"weakest: {worst.upper()}"})
             # AAP and MAP matter more: each of their drops exceeds each of MIP's and SP's. The drop of a minus the
             # drop of b is (no-b) - (no-a): the full model cancels. Holds if all four pairs hold, fails if any fails.
             pairs = {(a, b): difference(est[(d, f"no-{b}")], est[(d, f"no-{a}")]) for a in ("aap", "map") for b in ("mip", "sp")}
             ruled = {k: verdict(*x) for k, x in pairs.items()}
             overall = HOLDS if all(r == HOLDS for r in ruled.values()) else FAILS if FAILS in ruled.values() else UNCLEAR
-            (a, b), (diff, se, _) = min(pairs.items(), key=lambda kv: kv[1][0] / kv[1][1] if kv[1][1] else 0)
-            rows.append({"dataset": d, "claim": "AAP and MAP matter more than MIP and SP", "difference": diff, "se": se,
-                         "verdict": overall, "detail": f"weakest pair: {a.upper()}'s drop minus {b.upper()}'s"})
+            (a, b), weakest = min(pairs.items(), key=lambda kv: kv[1].diff / kv[1].se if kv[1].se else 0)
+            rows.append({"dataset": d, "claim": "AAP and MAP matter more than MIP and SP", "difference": weakest.diff,
+                         "se": weakest.se, "dof": weakest.dof, "verdict": overall,
+                         "detail": f"weakest pair: {a.upper()}'s drop minus {b.upper()}'s"})
         fdsa = est.get((d, "FDSA"))
         if fdsa is not None:
             present = [v for v in VARIANTS if (d, v) in est]
             worst = min(present, key=lambda v: est[(d, v)].mean)
-            diff, se, spread = difference(est[(d, worst)], fdsa)
-            rows.append(_row(d, "every variant beats FDSA", diff, se, spread, f"weakest variant {worst}: "
+            rows.append(_row(d, "every variant beats FDSA", *difference(est[(d, worst)], fdsa), f"weakest variant {worst}: "
                              f"{est[(d, worst)]} vs FDSA {fdsa}"))
-    return pd.DataFrame(rows, columns=["dataset", "claim", "difference", "se", "verdict", "detail"])
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def sparsity_verdicts(runs: list[dict], metric: str = "NDCG@10", model: str = "S3-Rec") -> pd.DataFrame:
@@ -196,26 +249,28 @@ def sparsity_verdicts(runs: list[dict], metric: str = "NDCG@10", model: str = "S
             if mine is None or not others:
                 continue
             name, best = max(others, key=lambda x: x[1].mean)
-            diff, se, spread = difference(mine, best)
-            rows.append(_row(d, f"{model} beats the baselines at {f:.0%}", diff, se, spread, f"{mine} vs {name} {best}"))
+            diff = difference(mine, best)
+            rows.append(_row(d, f"{model} beats the baselines at {f:.0%}", *diff, f"{mine} vs {name} {best}"))
             rel = mine.mean / best.mean - 1
-            rel_se = math.sqrt((mine.se / best.mean) ** 2 + (mine.mean * best.se / best.mean ** 2) ** 2)
-            gains[(d, f)] = (rel, rel_se, spread)
+            parts = [((mine.se / best.mean) ** 2, mine.dof), ((mine.mean * best.se / best.mean ** 2) ** 2, best.dof)]
+            gains[(d, f)] = (rel, math.sqrt(sum(v for v, _ in parts)), diff.pretrain_spread, parts)
         if (d, 0.2) in gains and len([k for k in gains if k[0] == d]) > 1:
-            rel20, se20, sp20 = gains[(d, 0.2)]
+            rel20, se20, sp20, parts20 = gains[(d, 0.2)]
             others = {f: g for (dd, f), g in gains.items() if dd == d and f != 0.2}
-            f2, (rel2, se2, sp2) = max(others.items(), key=lambda x: x[1][0])  # the strongest rival
+            f2, (rel2, se2, sp2, parts2) = max(others.items(), key=lambda x: x[1][0])  # the strongest rival
             rows.append(_row(d, f"{model}'s lead is largest at 20%", rel20 - rel2, math.hypot(se20, se2), sp20 and sp2,
+                             satterthwaite(parts20 + parts2),
                              f"relative gain {rel20:+.1%} at 20%, {rel2:+.1%} at {f2:.0%} (the largest elsewhere)"))
-    return pd.DataFrame(rows, columns=["dataset", "claim", "difference", "se", "verdict", "detail"])
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def pretrain_epochs_verdict(runs: list[dict], spread: float | None, metric: str = "NDCG@10",
-                            early: int = 20, last: int | None = None) -> pd.DataFrame:
+                            early: int = 20, last: int | None = None, spread_dof: float = math.inf) -> pd.DataFrame:
     """Fig. 5's claim per dataset: most of the gain of pre-training comes in the first ``early`` epochs, i.e.
     gain(early) > gain(last) / 2, gains measured against 0 epochs (no pre-training). All fine-tunings start from
     one pre-training run, so its spread is not in the runs: ``spread`` (the relative pre-training spread of
-    :func:`relative_pretrain_spread`, from the ablation) is added to the checkpoints' standard errors."""
+    :func:`relative_pretrain_spread`, from the ablation, estimated with ``spread_dof`` degrees of freedom) is added
+    to the checkpoints' standard errors."""
     df = seed_frame(runs, lambda r: int(r["from_pretrain"]["epoch"]) if r.get("from_pretrain") else None, metric)
     df = df[df.setting.notna()]
     df["pretrain"] = df["seed"]  # each fine-tuning seed is its own sample of the fine-tuning noise
@@ -226,30 +281,34 @@ def pretrain_epochs_verdict(runs: list[dict], spread: float | None, metric: str 
         if 0 not in est or early not in est or top not in est or top <= early:
             continue
         e0, ee, el = est[0], est[early], est[top]
-        def with_spread(e: Estimate) -> float:  # the one pre-training's own spread, borrowed
-            return math.sqrt(e.se ** 2 + (spread * e.mean) ** 2) if spread else e.se
+        def parts(e: Estimate, scale: float) -> list:  # its variance parts (variance, dof), ``scale`` its weight
+            lent = [((scale * spread * e.mean) ** 2, spread_dof)] if spread else []  # the one pre-training's spread
+            return [((scale * e.se) ** 2, e.dof)] + lent
 
-        se_e, se_l = with_spread(ee), with_spread(el)
         diff = ee.mean - e0.mean - (el.mean - e0.mean) / 2
-        se = math.sqrt(se_e ** 2 + (se_l / 2) ** 2 + (e0.se / 2) ** 2)
-        rows.append(_row(d, f"most of the gain comes in the first {early} pre-training epochs", diff, se, spread is not None,
+        var = parts(ee, 1.0) + parts(el, 0.5) + [((e0.se / 2) ** 2, e0.dof)]
+        rows.append(_row(d, f"most of the gain comes in the first {early} pre-training epochs", diff,
+                         math.sqrt(sum(v for v, _ in var)), spread is not None, satterthwaite(var),
                          f"gain {ee.mean - e0.mean:+.4f} after {early}, {el.mean - e0.mean:+.4f} after {top}"))
-    return pd.DataFrame(rows, columns=["dataset", "claim", "difference", "se", "verdict", "detail"])
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def verdict_table(frame: pd.DataFrame, order=("Beauty", "Toys_and_Games", "Sports_and_Outdoors", "Yelp", "LastFM")) -> pd.DataFrame:
-    """For a reader: the paper's datasets first, LastFM last; the difference and its standard error rounded."""
+    """For a reader: the paper's datasets first, LastFM last; the difference and its standard error rounded, and
+    how many standard errors a verdict needed (Student's t for the degrees of freedom of the error)."""
     if frame.empty:
         return frame
     rank = {d: i for i, d in enumerate(order)}
     out = frame.assign(_r=frame.dataset.map(lambda d: rank.get(d, len(rank)))).sort_values("_r", kind="stable")
     out = out.drop(columns="_r").reset_index(drop=True)
     out["difference ± se"] = [f"{d:+.4f} ± {s:.4f}" for d, s in zip(out.difference, out.se)]
-    return out[["dataset", "claim", "difference ± se", "verdict", "detail"]]
+    out["needs"] = [f"{critical(f):.2f} se ({f:.0f} dof)" if math.isfinite(f) else f"{critical(f):.2f} se"
+                    for f in out.dof]
+    return out[["dataset", "claim", "difference ± se", "needs", "verdict", "detail"]]
 
 
 __all__ = ["Estimate", "estimates", "seed_frame", "pretrain_seed", "variant_of", "relative_pretrain_spread", "verdict",
-           "difference", "ablation_verdicts", "sparsity_verdicts", "pretrain_epochs_verdict", "verdict_table",
+           "difference", "critical", "satterthwaite", "ablation_verdicts", "sparsity_verdicts", "pretrain_epochs_verdict", "verdict_table",
            "sweep_rows", "sweep_values", "sweep_verdicts", "scope_markdown", "HOLDS", "FAILS", "UNCLEAR"]
 
 
@@ -350,17 +409,28 @@ def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, me
     at ``paper[knob]``). ``plan``: ``{knob: values}``; ``paper``: ``{knob: value}``.
 
     Per knob: the mean of each value over its runs, a pooled standard deviation ``sd`` over all its values (the
-    same design at every value), and the standard error of a difference of two means ``se = sd sqrt(1/n_a +
-    1/n_b)``. Every point has one pre-training and ``seeds`` fine-tunings from it, so ``se`` holds the
-    fine-tuning spread only. Columns: ``knob``, ``best`` / ``best_mean``, ``worst`` / ``worst_mean``,
-    ``paper_mean``, ``range`` (best − worst), ``se_range``, ``flat`` (``range <= 2 se_range``: the sweep cannot
-    tell its values apart), ``gap`` (best − paper), ``se_gap``, ``paper_near_best`` (``gap <= 2 se_gap``), ``runs``.
-    ``seeds`` below 2 (no spread to pool): ValueError."""
+    same design at every value, ``dof`` degrees of freedom), and the standard error of a difference of two means
+    ``se = sd sqrt(1/n_a + 1/n_b)``. Every point has one pre-training and ``seeds`` fine-tunings from it, so
+    ``se`` holds the fine-tuning spread only.
+
+    The best and the worst of k values are picked after the fact: even with no effect at all, the largest of k
+    means minus the smallest is several standard errors (for k = 8, about 2.9 on average), so "two standard
+    errors" would call a flat knob "not flat" about half the time. The threshold is Tukey's (Tukey-Kramer's for
+    unequal seeds): ``critical = q(LEVEL; k, dof) / sqrt(2)`` standard errors of a difference, with ``q`` the
+    studentized range, so that the chance of calling *any* pair of values different when none is stays below
+    ``1 - LEVEL``. The same threshold serves both questions.
+
+    Columns: ``knob``, ``best`` / ``best_mean``, ``worst`` / ``worst_mean``, ``paper_mean``, ``range`` (best −
+    worst), ``se_range``, ``critical``, ``dof``, ``flat`` (``range <= critical se_range``: the sweep cannot tell
+    its values apart), ``gap`` (best − paper), ``se_gap``, ``paper_near_best`` (``gap <= critical se_gap``),
+    ``runs``. ``seeds`` below 2 (no spread to pool): ValueError."""
     if seeds < 2:
         raise ValueError(f"seeds must be at least 2 to measure a spread, got {seeds}")
     rows = sweep_rows(runs, {k: paper[k] for k in plan}, metric, point)
-    columns = ["knob", "best", "best_mean", "worst", "worst_mean", "paper_mean", "range", "se_range", "flat", "gap",
-               "se_gap", "paper_near_best", "runs"]
+    from scipy.stats import studentized_range
+
+    columns = ["knob", "best", "best_mean", "worst", "worst_mean", "paper_mean", "range", "se_range", "critical", "dof",
+               "flat", "gap", "se_gap", "paper_near_best", "runs"]
     out = []
     for knob, values in plan.items():
         wanted = sorted({float(v) for v in values} | {float(paper[knob])})
@@ -376,8 +446,9 @@ def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, me
 
         best, worst, p = max(mean, key=mean.get), min(mean, key=mean.get), float(paper[knob])
         rng, gap = mean[best] - mean[worst], mean[best] - mean[p]
+        crit = float(studentized_range.ppf(LEVEL, len(groups), dof)) / math.sqrt(2)
         out.append({"knob": knob, "best": best, "best_mean": mean[best], "worst": worst, "worst_mean": mean[worst],
-                    "paper_mean": mean[p], "range": rng, "se_range": se(best, worst),
-                    "flat": bool(rng <= Z * se(best, worst)), "gap": gap, "se_gap": se(best, p),
-                    "paper_near_best": bool(gap <= Z * se(best, p)), "runs": sum(len(ys) for ys in groups.values())})
+                    "paper_mean": mean[p], "range": rng, "se_range": se(best, worst), "critical": crit, "dof": dof,
+                    "flat": bool(rng <= crit * se(best, worst)), "gap": gap, "se_gap": se(best, p),
+                    "paper_near_best": bool(gap <= crit * se(best, p)), "runs": sum(len(ys) for ys in groups.values())})
     return pd.DataFrame(out, columns=columns)
