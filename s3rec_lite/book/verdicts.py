@@ -414,8 +414,8 @@ def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, me
     ``se`` holds the fine-tuning spread only.
 
     The best and the worst of k values are picked after the fact: even with no effect at all, the largest of k
-    means minus the smallest is several standard errors (for k = 8, about 2.9 on average), so "two standard
-    errors" would call a flat knob "not flat" about half the time. The threshold is Tukey's (Tukey-Kramer's for
+    means minus the smallest is on average 2.85 standard errors of one mean for k = 8, about two of a difference,
+    so "two standard errors" would call a flat knob "not flat" about half the time. The threshold is Tukey's (Tukey-Kramer's for
     unequal seeds): ``critical = q(LEVEL; k, dof) / sqrt(2)`` standard errors of a difference, with ``q`` the
     studentized range, so that the chance of calling *any* pair of values different when none is stays below
     ``1 - LEVEL``. The same threshold serves both questions.
