@@ -92,6 +92,19 @@ def test_scope_box_says_datasets_seeds_and_negatives():
                                                             "detail"])), pd.DataFrame)
 
 
+def test_scope_box_of_fine_tunings_from_one_pre_trainings_checkpoints():
+    """Fig. 5: every run fine-tunes from a checkpoint (epoch 0: none) of one pre-training run: the box says so, with
+    the checkpoints' epochs and the seeds per checkpoint, not a per-setting average."""
+    src = "pretrain_epochs/LastFM/S3-Rec-pretrain/seed1"
+    runs = [{**run("LastFM", f"pt{e:03d}", s, 0.3), "from_pretrain": {"run": src, "epoch": e}}
+            for e, seeds in ((0, 3), (10, 3), (150, 6)) for s in range(1, seeds + 1)]
+    for r in runs:
+        r["config"] = {**r["config"], "pretrain_epochs": 150}
+    text = v.scope_markdown(runs, "pretrain_epochs")
+    assert "1 pre-training run(s) of 150 epochs, fine-tuned from the checkpoints at epochs 0, 10, 150" in text
+    assert "with 3-6 seeds each" in text
+
+
 def test_scope_box_names_the_released_checkpoints_own_pretraining():
     """An S3-Rec-released run is pre-trained by the authors' schedule, whatever the preset says: the box names it,
     from the stored schedule or, for runs stored before it was recorded, from the checkpoint's file name."""

@@ -315,24 +315,35 @@ __all__ = ["Estimate", "estimates", "seed_frame", "pretrain_seed", "variant_of",
 # ------------------------------------------------------------------------------------------------
 # What a results chapter rests on
 # ------------------------------------------------------------------------------------------------
+def _count(values) -> str:
+    """``3`` when every value is 3, else ``3-6`` (the smallest and the largest)."""
+    lo, hi = min(values), max(values)
+    return f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+
+
 def scope_frame(runs: list[dict]) -> pd.DataFrame:
     """One row per dataset of the stored ``runs``: the models or variants, the runs, the pre-trainings and the
     fine-tuning seeds per pre-training of S3-Rec, its pre-training epochs, the evaluation negatives and the
-    devices: the scope box of a results chapter."""
+    devices: the scope box of a results chapter. Runs fine-tuned from the checkpoints of one pre-training run
+    (Fig. 5) are counted per checkpoint: ``checkpoints`` lists their epochs (0: no pre-training)."""
     rows = []
     for d in dict.fromkeys(r["dataset"] for r in runs):
         rs = [r for r in runs if r["dataset"] == d and r.get("test")]
         s3 = [r for r in rs if r["model"] == "S3-Rec"]
-        pre = {(variant_of(r), pretrain_seed(r)) for r in s3}
-        settings = {variant_of(r) for r in s3} or {"-"}
-        epochs = sorted({r["config"]["pretrain_epochs"] for r in s3 if not r.get("from_pretrain")
-                         or r["from_pretrain"].get("epoch") == "final"})
+        at_epoch = [r for r in s3 if isinstance((r.get("from_pretrain") or {}).get("epoch"), int)]
+        per_setting: dict = {}  # setting -> {pre-training seed: fine-tunings}
+        for r in s3:
+            seeds = per_setting.setdefault(variant_of(r), {})
+            seeds[pretrain_seed(r)] = seeds.get(pretrain_seed(r), 0) + 1
+        epochs = sorted({r["config"]["pretrain_epochs"] for r in s3})
         devices = sorted({"CPU" if r["provenance"]["device"].startswith("CPU") else r["provenance"]["device"] for r in rs})
         rows.append({
             "dataset": d, "runs": len(rs), "models": ", ".join(sorted({r["model"] for r in rs})),
-            "S3-Rec pre-trainings per setting": round(len(pre) / len(settings), 1) if s3 else "-",
-            "fine-tunings per pre-training": round(len(s3) / len(pre), 1) if pre else "-",
+            "S3-Rec pre-trainings per setting": _count([len(x) for x in per_setting.values()]) if s3 else "-",
+            "fine-tunings per pre-training": _count([n for x in per_setting.values() for n in x.values()]) if s3 else "-",
             "pre-training epochs": ", ".join(map(str, epochs)) or "-",
+            "checkpoints": ", ".join(map(str, sorted({r["from_pretrain"]["epoch"] for r in at_epoch}))) or "-",
+            "pre-training runs": len({r["from_pretrain"]["run"] for r in at_epoch if r["from_pretrain"]["epoch"]}),
             "negatives": "; ".join(sorted({("released" if str(r.get("negatives", "")).startswith("released") else
                                             "generated") for r in rs})),
             "device": ", ".join(devices),
@@ -355,10 +366,16 @@ def scope_markdown(runs: list[dict], what: str) -> str:
     if not runs:
         return f"```{{admonition}} Scope\nNo {what} run is stored yet.\n```"
     lines = []
-    for r in scope_frame(runs).itertuples(index=False):
-        pre = ("" if r[3] == "-" else f", S3-Rec: {r[3]:g} pre-training(s) per setting x {r[4]:g} fine-tuning seed(s), "
-               f"{r[5]} pre-training epochs")
-        released = ("" if r[8] == "-" else f", S3-Rec-released: the authors' checkpoint (their pre-training: {r[8]})")
+    for _, r in scope_frame(runs).iterrows():
+        pre = "" if r["S3-Rec pre-trainings per setting"] == "-" else (
+            f", S3-Rec: {r['S3-Rec pre-trainings per setting']} pre-training(s) per setting x "
+            f"{r['fine-tunings per pre-training']} fine-tuning seed(s), {r['pre-training epochs']} pre-training epochs"
+            if r["checkpoints"] == "-" else
+            f", S3-Rec: {r['pre-training runs']} pre-training run(s) of {r['pre-training epochs']} epochs, fine-tuned "
+            f"from the checkpoints at "
+            f"epochs {r['checkpoints']} (0: no pre-training) with {r['fine-tunings per pre-training']} seeds each")
+        released = ("" if r["released pre-training"] == "-" else
+                    f", S3-Rec-released: the authors' checkpoint (their pre-training: {r['released pre-training']})")
         lines.append(f"- **{r.dataset}**: {r.runs} run{'s' if r.runs != 1 else ''} ({r.models}){pre}{released}; "
                      f"evaluation negatives {r.negatives}; {r.device}.")
     return ("```{admonition} Scope of this chapter's runs\n" + "\n".join(lines) +
