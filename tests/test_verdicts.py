@@ -216,3 +216,16 @@ def test_a_flat_sweep_is_called_flat_despite_picking_its_best_and_worst():
         not_flat += not row.flat
     assert row.dof == 16 and row.critical == pytest.approx(3.462, abs=1e-3)  # q(0.95; 8, 16) / sqrt(2)
     assert not_flat / 300 < 0.10
+
+
+def test_the_sweeps_errors_can_hold_the_pre_training_spread():
+    """Each sweep point is its own pre-training: with a borrowed relative pre-training spread, a difference the
+    fine-tuning seeds alone would call is no longer called, and the degrees of freedom combine both parts."""
+    plan, paper = {"b": (0.0, 1.0, 2.0)}, {"b": 1.0}
+    runs = _sweep_runs({"paper": 0.350, ("b", 0.0): 0.345, ("b", 2.0): 0.355})
+    alone = v.sweep_verdicts(runs, plan, paper, point=_point).iloc[0]
+    both = v.sweep_verdicts(runs, plan, paper, point=_point, pretrain_spread=0.02, spread_dof=10).iloc[0]
+    assert not alone.flat and alone.dof == 6 and not alone.pretrain_spread
+    assert both.flat and both.pretrain_spread and both.se_range > 10 * alone.se_range
+    assert both.dof == pytest.approx(v.satterthwaite([(alone.se_range ** 2, 6),
+                                                      ((0.02 * 0.345) ** 2 + (0.02 * 0.355) ** 2, 10)]))

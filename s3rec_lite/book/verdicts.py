@@ -416,7 +416,7 @@ def sweep_values(rows: pd.DataFrame, knob: str, value: float, column: str = "tes
 
 
 def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, metric: str = "NDCG@10",
-                   point=None) -> pd.DataFrame:
+                   point=None, pretrain_spread: float | None = None, spread_dof: float = math.inf) -> pd.DataFrame:
     """The conclusions of the ``sweep`` experiment, one row per knob whose sweep is **complete**: every value of
     ``plan[knob]`` (and ``paper[knob]``) has at least ``seeds`` stored runs with a test ``metric``; a knob with a
     value missing or short of seeds gets no row (its conclusions wait for the campaign).
@@ -428,7 +428,10 @@ def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, me
     Per knob: the mean of each value over its runs, a pooled standard deviation ``sd`` over all its values (the
     same design at every value, ``dof`` degrees of freedom), and the standard error of a difference of two means
     ``se = sd sqrt(1/n_a + 1/n_b)``. Every point has one pre-training and ``seeds`` fine-tunings from it, so
-    ``se`` holds the fine-tuning spread only.
+    that ``se`` holds the fine-tuning spread only; two points also differ by their two pre-trainings. With
+    ``pretrain_spread`` (a relative standard deviation of a pre-training's mean, :func:`relative_pretrain_spread`,
+    measured with ``spread_dof`` degrees of freedom) each point's mean adds ``(pretrain_spread * mean)^2`` to the
+    variance of a difference, and the degrees of freedom are Welch-Satterthwaite's of the two parts.
 
     The best and the worst of k values are picked after the fact: even with no effect at all, the largest of k
     means minus the smallest is on average 2.85 standard errors of one mean for k = 8, about two of a difference,
@@ -438,16 +441,17 @@ def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, me
     ``1 - LEVEL``. The same threshold serves both questions.
 
     Columns: ``knob``, ``best`` / ``best_mean``, ``worst`` / ``worst_mean``, ``paper_mean``, ``range`` (best −
-    worst), ``se_range``, ``critical``, ``dof``, ``flat`` (``range <= critical se_range``: the sweep cannot tell
-    its values apart), ``gap`` (best − paper), ``se_gap``, ``paper_near_best`` (``gap <= critical se_gap``),
-    ``runs``. ``seeds`` below 2 (no spread to pool): ValueError."""
+    worst), ``se_range``, ``critical`` and ``dof`` (of the range), ``flat`` (``range <= critical se_range``: the
+    sweep cannot tell its values apart), ``gap`` (best − paper), ``se_gap``, ``critical_gap``, ``paper_near_best``
+    (``gap <= critical_gap se_gap``), ``runs``, ``pretrain_spread`` (whether the errors hold it). ``seeds`` below 2
+    (no spread to pool): ValueError."""
     if seeds < 2:
         raise ValueError(f"seeds must be at least 2 to measure a spread, got {seeds}")
     rows = sweep_rows(runs, {k: paper[k] for k in plan}, metric, point)
     from scipy.stats import studentized_range
 
     columns = ["knob", "best", "best_mean", "worst", "worst_mean", "paper_mean", "range", "se_range", "critical", "dof",
-               "flat", "gap", "se_gap", "paper_near_best", "runs"]
+               "flat", "gap", "se_gap", "critical_gap", "paper_near_best", "runs", "pretrain_spread"]
     out = []
     for knob, values in plan.items():
         wanted = sorted({float(v) for v in values} | {float(paper[knob])})
@@ -458,14 +462,25 @@ def sweep_verdicts(runs: list[dict], plan: dict, paper: dict, seeds: int = 3, me
         dof = sum(len(ys) - 1 for ys in groups.values())
         sd = math.sqrt(sum(sum((y - mean[v]) ** 2 for y in ys) for v, ys in groups.items()) / dof)
 
+        def parts(a, b):  # the variance of mean[a] - mean[b]: fine-tuning seeds, then the two pre-trainings
+            out = [(sd ** 2 * (1 / len(groups[a]) + 1 / len(groups[b])), dof)]
+            if pretrain_spread:
+                out.append(((pretrain_spread * mean[a]) ** 2 + (pretrain_spread * mean[b]) ** 2, spread_dof))
+            return out
+
         def se(a, b):
-            return sd * math.sqrt(1 / len(groups[a]) + 1 / len(groups[b]))
+            return math.sqrt(sum(v for v, _ in parts(a, b)))
+
+        def crit(a, b):  # Tukey's studentized range for k values, at the pair's degrees of freedom
+            return float(studentized_range.ppf(LEVEL, len(groups), satterthwaite(parts(a, b)))) / math.sqrt(2)
 
         best, worst, p = max(mean, key=mean.get), min(mean, key=mean.get), float(paper[knob])
         rng, gap = mean[best] - mean[worst], mean[best] - mean[p]
-        crit = float(studentized_range.ppf(LEVEL, len(groups), dof)) / math.sqrt(2)
+        c_range, c_gap = crit(best, worst), crit(best, p)
         out.append({"knob": knob, "best": best, "best_mean": mean[best], "worst": worst, "worst_mean": mean[worst],
-                    "paper_mean": mean[p], "range": rng, "se_range": se(best, worst), "critical": crit, "dof": dof,
-                    "flat": bool(rng <= crit * se(best, worst)), "gap": gap, "se_gap": se(best, p),
-                    "paper_near_best": bool(gap <= crit * se(best, p)), "runs": sum(len(ys) for ys in groups.values())})
+                    "paper_mean": mean[p], "range": rng, "se_range": se(best, worst), "critical": c_range,
+                    "dof": satterthwaite(parts(best, worst)), "flat": bool(rng <= c_range * se(best, worst)),
+                    "gap": gap, "se_gap": se(best, p), "critical_gap": c_gap,
+                    "paper_near_best": bool(gap <= c_gap * se(best, p)), "runs": sum(len(ys) for ys in groups.values()),
+                    "pretrain_spread": bool(pretrain_spread)})
     return pd.DataFrame(out, columns=columns)
