@@ -94,6 +94,28 @@ def test_table2_summary_marks_what_is_missing():
     assert fm["NDCG@10 ours"] == "not run" and np.isnan(fm["NDCG@10 repo"])  # the repository has no FM row
 
 
+def test_table2_s3rec_row_is_our_own_pre_training_where_table2_has_none(tmp_path):
+    """No S3-Rec run in table2: the row shows our runs from the last checkpoint of our own pre-training (Fig. 5's
+    store), labelled with its length, beside the paper's S3-Rec; without such runs it says "not run"."""
+    import json
+
+    def put(rel, **run):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"dataset": "LastFM", **run}))
+
+    put("paper/table2/LastFM/SASRec/seed1.json", model="SASRec", seed=1, test={"NDCG@10": 0.25, "HR@10": 0.4})
+    assert plots.table2_summary("LastFM", "paper", tmp_path).set_index("model").loc["S3-Rec", "NDCG@10 ours"] == "not run"
+    src = "pretrain_epochs/LastFM/S3-Rec-pretrain/seed1"
+    for epoch, values in ((0, (0.2, 0.2)), (10, (0.33, 0.34)), (30, (0.36, 0.37))):
+        for seed, v in enumerate(values, 1):
+            put(f"official/pretrain_epochs/LastFM/S3-Rec-pt{epoch:03d}/seed{seed}.json", model="S3-Rec", seed=seed,
+                test={"NDCG@10": v, "HR@10": v + 0.2}, from_pretrain={"run": src, "epoch": epoch})
+    row = plots.table2_summary("LastFM", "paper", tmp_path).set_index("model").loc["S3-Rec (our pre-training, 30 epochs)"]
+    assert row.seeds == 2 and row["NDCG@10 ours"].startswith("0.3650 ± ") and row["NDCG@10 paper"] == 0.3583
+    assert plots.table2_summary("LastFM", "paper", tmp_path, own_pretraining=None).model.tolist().count("S3-Rec") == 1
+
+
 def test_provenance_table_skips_what_is_not_stored(tmp_path):
     both = plots.provenance_table(["table2", "plateau", "ablation"], "tiny", FIXTURE)
     assert len(both) == len(experiments.load_results("table2", "tiny", FIXTURE)) + 5

@@ -10,7 +10,7 @@ from ... import reference
 from .results_plots import _legend_below, _load, _style, reference_model, results_label
 from .style import color
 
-__all__ = ["table2_summary", "display_order", "PLATEAU_ESCAPE", "plateau_frame", "authors_curve", "plot_sasrec_plateau",
+__all__ = ["table2_summary", "own_pretraining_runs", "display_order", "PLATEAU_ESCAPE", "plateau_frame", "authors_curve", "plot_sasrec_plateau",
            "pending_status"]
 
 #: A SASRec run has left the early plateau (validation NDCG@10 about 0.18 on LastFM, as in the authors' log at
@@ -25,12 +25,28 @@ def display_order(models) -> list[str]:
     return [m for m in order if m in set(models)] + sorted(set(models) - set(order))
 
 
+def own_pretraining_runs(dataset: str, preset: str = "official", results_root=None) -> tuple[int | None, list[dict]]:
+    """Our own S3-Rec on ``dataset`` at its longest stored pre-training: the ``pretrain_epochs`` runs (Fig. 5,
+    ``preset``: the authors' pre-training schedule, the paper's fine-tuning) fine-tuned from the last checkpoint
+    of our pre-training run, as ``(epochs, runs)``; ``(None, [])`` where none is stored."""
+    from ...experiments import DEFAULT_RESULTS, load_results
+
+    runs = [r for r in load_results("pretrain_epochs", preset, DEFAULT_RESULTS if results_root is None else results_root)
+            if r["dataset"] == dataset and r.get("test") and isinstance((r.get("from_pretrain") or {}).get("epoch"), int)]
+    if not runs:
+        return None, []
+    last = max(r["from_pretrain"]["epoch"] for r in runs)
+    return (last, [r for r in runs if r["from_pretrain"]["epoch"] == last]) if last > 0 else (None, [])
+
+
 def table2_summary(dataset: str, preset: str = "paper", results_root=None, metrics=("NDCG@10", "HR@10"),
-                   models=None) -> pd.DataFrame:
+                   models=None, own_pretraining: str | None = "official") -> pd.DataFrame:
     """One row per model of the paper's Table 2 (and S3-Rec-released): our test ``metrics`` as "mean ± sd"
     over the stored seeds (a single seed: the value alone; "not run" where none is stored), with the paper's
     and the authors' repository's numbers beside them (NaN where a source has none: ``show_table`` writes a
-    dash). ``model`` is a column (no index)."""
+    dash). ``model`` is a column (no index). Where ``table2`` holds no S3-Rec run of ``dataset``, the S3-Rec row
+    is our own pre-training at its longest stored length (:func:`own_pretraining_runs` of the ``own_pretraining``
+    preset; None: not looked for), labelled ``S3-Rec (our pre-training, N epochs)``."""
     from ..tables import mean_std
 
     runs = [r for r in _load("table2", preset, results_root) if r["dataset"] == dataset and r.get("test")]
@@ -38,10 +54,15 @@ def table2_summary(dataset: str, preset: str = "paper", results_root=None, metri
     for r in runs:
         by_model.setdefault(r["model"], []).append(r)
     names = display_order(models or list(reference.PAPER_MODELS) + ["S3-Rec-released"])
+    label = {}
+    if "S3-Rec" in names and not by_model.get("S3-Rec") and own_pretraining:
+        epochs, own = own_pretraining_runs(dataset, own_pretraining, results_root)
+        if own:
+            by_model["S3-Rec"], label["S3-Rec"] = own, f"S3-Rec (our pre-training, {epochs} epochs)"
     rows = []
     for m in names:
         rs = by_model.get(m, [])
-        row = {"model": m, "seeds": len(rs)}
+        row = {"model": label.get(m, m), "seeds": len(rs)}
         for metric in metrics:
             row[f"{metric} ours"] = mean_std([r["test"][metric] for r in rs], seeds=False) if rs else "not run"
             for src, fn in (("paper", reference.paper_value), ("repo", reference.authors_value)):
