@@ -65,7 +65,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = Path(os.environ.get("S3REC_RESULTS_DIR") or REPO_ROOT / "results")  # the committed store
 DEFAULT_RUNS = REPO_ROOT / "runs"
 
-PAPER_DATASETS = ("Beauty", "Sports_and_Outdoors", "Toys_and_Games", "Yelp", "LastFM")
+from .reference import PAPER_DATASETS, dataset_rank, in_paper_order  # noqa: E402,F401  the book's dataset order
 OBJECTIVE_NAMES = ("aap", "mip", "map", "sp")
 FRACTIONS = (0.2, 0.4, 0.6, 0.8, 1.0)
 

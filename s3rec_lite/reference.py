@@ -15,6 +15,21 @@ Dataset names: the paper writes "Sports" and "Toys"; :func:`canonical` maps them
 """
 from __future__ import annotations
 
+#: The datasets in the book's order: the paper's figures' datasets first, LastFM (the small-data case) last. Every
+#: table, figure and verdict that lists datasets follows it (:func:`dataset_rank`).
+PAPER_DATASETS = ("Beauty", "Sports_and_Outdoors", "Toys_and_Games", "Yelp", "LastFM")
+
+
+def dataset_rank(name: str) -> int:
+    """A dataset's place in :data:`PAPER_DATASETS` (any other dataset after them): a sort key."""
+    return PAPER_DATASETS.index(name) if name in PAPER_DATASETS else len(PAPER_DATASETS)
+
+
+def in_paper_order(names) -> list:
+    """``names`` without repeats, in the book's order (:func:`dataset_rank`, then as given)."""
+    return sorted(dict.fromkeys(names), key=dataset_rank)
+
+
 METRICS = ("HR@1", "HR@5", "NDCG@5", "HR@10", "NDCG@10", "MRR")
 
 PAPER_SOURCE = "Zhou et al., CIKM 2020, Table 2"

@@ -229,3 +229,19 @@ def test_the_sweeps_errors_can_hold_the_pre_training_spread():
     assert both.flat and both.pretrain_spread and both.se_range > 10 * alone.se_range
     assert both.dof == pytest.approx(v.satterthwaite([(alone.se_range ** 2, 6),
                                                       ((0.02 * 0.345) ** 2 + (0.02 * 0.355) ** 2, 10)]))
+
+
+def test_datasets_come_in_the_books_order_everywhere():
+    """The paper's datasets first (Beauty, Sports, Toys, Yelp), LastFM last, whatever the store's order (an
+    alphabetical store puts LastFM before Sports and Toys)."""
+    from s3rec_lite import experiments, reference
+    from s3rec_lite.book import widgets
+
+    runs = crossed("LastFM", "full", [0.30, 0.31]) + crossed("Toys_and_Games", "full", [0.30, 0.31]) \
+        + crossed("Beauty", "full", [0.30, 0.31])
+    assert reference.in_paper_order(r["dataset"] for r in runs) == ["Beauty", "Toys_and_Games", "LastFM"]
+    assert v.scope_frame(runs).dataset.tolist() == ["Beauty", "Toys_and_Games", "LastFM"]
+    assert experiments.PAPER_DATASETS == reference.PAPER_DATASETS == widgets.WEIGHT_DATASETS
+    frame = pd.DataFrame({"dataset": ["LastFM", "Toys_and_Games"], "claim": ["c", "c"], "difference": [0.1, 0.1],
+                          "se": [0.01, 0.01], "dof": [10.0, 10.0], "verdict": [v.HOLDS] * 2, "detail": ["", ""]})
+    assert v.verdict_table(frame).dataset.tolist() == ["Toys_and_Games", "LastFM"]

@@ -32,6 +32,8 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from ..reference import PAPER_DATASETS, in_paper_order
+
 LEVEL = 0.95  # two-sided: the chance of calling a difference that is not there is at most 1 - LEVEL
 
 
@@ -200,7 +202,7 @@ def ablation_verdicts(runs: list[dict], metric: str = "NDCG@10") -> pd.DataFrame
     borrow, borrow_dof = relative_pretrain_spread(df, list(VARIANTS), with_dof=True)
     est = estimates(df, pool=list(VARIANTS), borrow=borrow, borrow_dof=borrow_dof)
     rows = []
-    for d in dict.fromkeys(df.dataset):
+    for d in in_paper_order(df.dataset):
         full = est.get((d, "full"))
         if full is None:
             continue
@@ -241,7 +243,7 @@ def sparsity_verdicts(runs: list[dict], metric: str = "NDCG@10", model: str = "S
     df = seed_frame(runs, lambda r: (r["model"], float(r["config"]["train_fraction"])), metric)
     est = estimates(df)
     rows, gains = [], {}
-    for d in dict.fromkeys(df.dataset):
+    for d in in_paper_order(df.dataset):
         fracs = sorted({s[1] for (dd, s) in est if dd == d})
         for f in fracs:
             mine = est.get((d, (model, f)))
@@ -275,7 +277,7 @@ def pretrain_epochs_verdict(runs: list[dict], spread: float | None, metric: str 
     df = df[df.setting.notna()]
     df["pretrain"] = df["seed"]  # each fine-tuning seed is its own sample of the fine-tuning noise
     rows = []
-    for d in dict.fromkeys(df.dataset):
+    for d in in_paper_order(df.dataset):
         est = {s: e for (dd, s), e in estimates(df[df.dataset == d]).items()}
         top = last if last is not None else max(est)
         if 0 not in est or early not in est or top not in est or top <= early:
@@ -293,7 +295,7 @@ def pretrain_epochs_verdict(runs: list[dict], spread: float | None, metric: str 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def verdict_table(frame: pd.DataFrame, order=("Beauty", "Toys_and_Games", "Sports_and_Outdoors", "Yelp", "LastFM")) -> pd.DataFrame:
+def verdict_table(frame: pd.DataFrame, order=PAPER_DATASETS) -> pd.DataFrame:
     """For a reader: the paper's datasets first, LastFM last; the difference and its standard error rounded, and
     how many standard errors a verdict needed (Student's t for the degrees of freedom of the error)."""
     if frame.empty:
@@ -327,7 +329,7 @@ def scope_frame(runs: list[dict]) -> pd.DataFrame:
     devices: the scope box of a results chapter. Runs fine-tuned from the checkpoints of one pre-training run
     (Fig. 5) are counted per checkpoint: ``checkpoints`` lists their epochs (0: no pre-training)."""
     rows = []
-    for d in dict.fromkeys(r["dataset"] for r in runs):
+    for d in in_paper_order(r["dataset"] for r in runs):
         rs = [r for r in runs if r["dataset"] == d and r.get("test")]
         s3 = [r for r in rs if r["model"] == "S3-Rec"]
         at_epoch = [r for r in s3 if isinstance((r.get("from_pretrain") or {}).get("epoch"), int)]

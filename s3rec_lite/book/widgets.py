@@ -23,6 +23,7 @@ import numpy as np
 
 from ..config import PAPER_WEIGHTS, preset
 from ..data import make_synthetic
+from ..reference import PAPER_DATASETS
 from .infonce_demo import single_thread
 
 __all__ = ["TINY_DATA", "tiny_config", "run_tiny_experiment", "single_thread", "FigureSwitcher",
@@ -799,7 +800,7 @@ ABLATION_LABELS = {"aap": "λ AAP", "mip": "λ MIP", "map": "λ MAP", "sp": "λ 
 
 
 #: The datasets of the weight sliders in panel order: the paper's first, LastFM (the small-data case) last.
-WEIGHT_DATASETS = ("Beauty", "Toys_and_Games", "Sports_and_Outdoors", "Yelp", "LastFM")
+WEIGHT_DATASETS = PAPER_DATASETS
 
 
 def _weight_datasets(frame) -> list:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ... import reference
+from ...reference import dataset_rank, in_paper_order
 from ...errors import S3RecError
 
 __all__ = [
@@ -92,6 +93,12 @@ def _mean_std(values) -> tuple[float, float, int]:
     if len(v) == 0:
         return np.nan, np.nan, 0
     return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else np.nan, len(v)
+
+
+def _paper_order(column: pd.Series) -> pd.Series:
+    """``sort_values`` key: the ``dataset`` column in the book's order (the paper's datasets first, LastFM last),
+    any other column as it is."""
+    return column.map(dataset_rank) if column.name == "dataset" else column
 
 
 def _aggregate(seeds: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:
@@ -264,7 +271,8 @@ def ablation_seeds(preset: str = "tiny", results_root=None, metric: str = "NDCG@
         raise S3RecError(f"no finished ablation run stored ({preset} preset)")
     order = {v: i for i, v in enumerate(ABLATION_ORDER)}
     df["order"] = df.variant.map(order).fillna(len(order))
-    return df.sort_values(["dataset", "order", "variant", "pretrain", "seed"]).drop(columns="order").reset_index(drop=True)
+    return df.sort_values(["dataset", "order", "variant", "pretrain", "seed"], key=_paper_order).drop(columns="order") \
+        .reset_index(drop=True)
 
 
 def ablation_frame(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
@@ -284,8 +292,7 @@ def plot_ablation(preset: str = "tiny", results_root=None, metric: str = "NDCG@1
     ours_fdsa = df[df.variant == "FDSA"]
     df = df[df.variant != "FDSA"].copy()
     df["objectives"] = df.variant.map(_variant_label)
-    order_ds = ("Beauty", "Toys_and_Games", "Sports_and_Outdoors", "Yelp", "LastFM")  # the paper's datasets first
-    datasets = sorted(dict.fromkeys(df.dataset), key=lambda d: order_ds.index(d) if d in order_ds else len(order_ds))
+    datasets = in_paper_order(df.dataset)  # the paper's datasets first
     fig, axes = _panels(len(datasets), 3.5)
     for ax, d in zip(axes, datasets):
         sub = df[df.dataset == d]
@@ -322,7 +329,7 @@ def sparsity_seeds(preset: str = "tiny", results_root=None, metric: str = "NDCG@
                        for r in _load("sparsity", preset, results_root) if r.get("test")])
     if df.empty:
         raise S3RecError(f"no finished sparsity run stored ({preset} preset)")
-    return df.sort_values(["dataset", "model", "fraction", "seed"]).reset_index(drop=True)
+    return df.sort_values(["dataset", "model", "fraction", "seed"], key=_paper_order).reset_index(drop=True)
 
 
 def sparsity_frame(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
@@ -339,7 +346,7 @@ def plot_sparsity(preset: str = "tiny", results_root=None, metric: str = "NDCG@1
     runs = _load("sparsity", preset, results_root)
     df = sparsity_seeds(preset, results_root, metric)
     df["kept (%)"] = df.fraction * 100
-    datasets = list(dict.fromkeys(df.dataset))
+    datasets = in_paper_order(df.dataset)
     models = list(dict.fromkeys(df.model))
     fig, axes = _panels(len(datasets), 3.5)
     for ax, d in zip(axes, datasets):
@@ -370,7 +377,7 @@ def pretrain_epochs_seeds(preset: str = "tiny", results_root=None, metric: str =
                        for r in _load("pretrain_epochs", preset, results_root) if r.get("test") and r.get("from_pretrain")])
     if df.empty:
         raise S3RecError(f"no finished fine-tuning run of pretrain_epochs stored ({preset} preset)")
-    return df.sort_values(["dataset", "pretrain_epochs", "seed"]).reset_index(drop=True)
+    return df.sort_values(["dataset", "pretrain_epochs", "seed"], key=_paper_order).reset_index(drop=True)
 
 
 def pretrain_epochs_frame(preset: str = "tiny", results_root=None, metric: str = "NDCG@10") -> pd.DataFrame:
@@ -387,7 +394,7 @@ def plot_pretrain_epochs(preset: str = "tiny", results_root=None, metric: str = 
     _style()
     runs = _load("pretrain_epochs", preset, results_root)
     df = pretrain_epochs_seeds(preset, results_root, metric)
-    datasets = list(dict.fromkeys(df.dataset))
+    datasets = in_paper_order(df.dataset)
     fig, axes = _panels(len(datasets), 3.5 if len(datasets) > 1 else 5.0)
     for ax, d in zip(axes, datasets):
         sns.lineplot(df[df.dataset == d], x="pretrain_epochs", y=metric, errorbar="sd", marker="o",
@@ -425,7 +432,7 @@ def convergence_frame(preset: str = "tiny", results_root=None, metric: str = "ND
     seed) and the number of seeds still running at that epoch)."""
     seeds = convergence_seeds(preset, results_root, metric, datasets)
     return _aggregate(seeds, ["dataset", "model", "epoch"], metric).sort_values(["dataset", "model", "epoch"],
-                                                                                 ignore_index=True)
+                                                                                 ignore_index=True, key=_paper_order)
 
 
 CONVERGENCE_MODELS = ("S3-Rec", "S3-Rec-released", "SASRec", "FDSA", "GRU4Rec")
@@ -442,7 +449,7 @@ def plot_convergence(preset: str = "tiny", results_root=None, metric: str = "NDC
     runs = _load("table2", preset, results_root)
     df = convergence_seeds(preset, results_root, metric, datasets)
     df = df[df.model.isin(models)]
-    names = list(dict.fromkeys(df.dataset))
+    names = in_paper_order(df.dataset)
     fig, axes = _panels(len(names), 3.5 if len(names) > 1 else 6.0)
     for ax, d in zip(axes, names):
         sub = df[df.dataset == d]
