@@ -56,6 +56,14 @@ FINETUNE_EPOCHS = 50
 #: [256, 50] batch and pools every item's attributes at every step.
 MODEL_FACTOR = {("FDSA", True): 2.3, ("FDSA", False): 8.5}
 
+#: One NVIDIA H200, eager default flags (benchmarks/RESULTS.md, GPU section, 2026-11-28): a Beauty pre-training
+#: epoch at batch 100 takes 28.2 s (steps are launch-bound, so an epoch scales with its number of steps: its
+#: prefixes, PREFIXES), a Beauty fine-tuning epoch + validation 0.65 s; 8 runs at once give 6.4x the throughput
+#: of one. Used for the status table's GPU column only: an estimate, never a measurement of these runs.
+PREFIXES = {"LastFM": 25_726, "Beauty": 150_258, "Toys_and_Games": 125_896, "Sports_and_Outdoors": 223_464,
+            "Yelp": 247_854}
+GPU_EPOCH_S, GPU_FINETUNE_EPOCH_S, GPU_AT_ONCE, GPU_THROUGHPUT = 28.2, 0.65, 8, 6.4
+
 
 def read_queue(path=QUEUE) -> list[dict]:
     """The stages of the queue, in order: ``{"stage", "what", "args"}``; one clear error per bad line."""
@@ -96,7 +104,7 @@ def _kind(run) -> str:
         return "pretrain"
     if run.from_pretrain is not None:
         return "finetune"
-    return "train+pretrain" if run.model == "S3-Rec" else "train"
+    return "train+pretrain" if run.model == "S3-Rec" or run.model.endswith("+pretrain") else "train"
 
 
 def _cost_key(run, cfg, packed_fdsa: bool) -> tuple:
@@ -118,6 +126,17 @@ def estimate_seconds(run, cfg, spent: dict) -> float:
     ft = FINETUNE_EPOCH_S.get(run.dataset, 10) * FINETUNE_EPOCHS * cfg.train_fraction
     ft *= MODEL_FACTOR.get((run.model, bool(cfg.packed_fdsa)), 1.0)
     return {"pretrain": pre, "finetune": ft, "train+pretrain": pre + ft, "train": ft}[_kind(run)]
+
+
+def gpu_estimate_seconds(run, cfg) -> float:
+    """Seconds of an H200 one run costs when 8 share it (eager default flags): its pre-training epochs at Beauty's
+    28.2 s scaled by the dataset's prefixes, plus a 50-epoch fine-tuning at Beauty's 0.65 s scaled like the CPU's,
+    divided by the 6.4x throughput of 8 runs at once."""
+    scale = PREFIXES.get(run.dataset, PREFIXES["Beauty"]) / PREFIXES["Beauty"]
+    pre = GPU_EPOCH_S * scale * cfg.pretrain_epochs * cfg.train_fraction * (100 / cfg.pretrain_batch_size)
+    ft = (GPU_FINETUNE_EPOCH_S * FINETUNE_EPOCH_S.get(run.dataset, 10) / FINETUNE_EPOCH_S["Beauty"] * FINETUNE_EPOCHS
+          * cfg.train_fraction * MODEL_FACTOR.get((run.model, bool(cfg.packed_fdsa)), 1.0))
+    return {"pretrain": pre, "finetune": ft, "train+pretrain": pre + ft, "train": ft}[_kind(run)] / GPU_THROUGHPUT
 
 
 def status(results_root, queue=QUEUE, runs_root=None) -> list[dict]:
@@ -145,7 +164,10 @@ def status(results_root, queue=QUEUE, runs_root=None) -> list[dict]:
         redo = [] if runs_root is None else ex.missing_pretrainings(left, runs, cfgs, runs_root, a.preset)
         rows.append({"stage": stage["stage"], "what": stage["what"], "stored": len(done), "declared": len(runs),
                      "spent_h": hours, "redo": len(redo),
-                     "left_h": sum(estimate_seconds(r, cfgs[r.key], spent) for r in left + redo) / 3600})
+                     "left_h": sum(estimate_seconds(r, cfgs[r.key], spent) for r in left + redo) / 3600,
+                     "gpu_h": sum(gpu_estimate_seconds(r, cfgs[r.key]) for r in left + redo) / 3600,
+                     "per_run_min": (sum(estimate_seconds(r, cfgs[r.key], spent) for r in left) / len(left) / 60
+                                     if left else None)})
     return rows
 
 
@@ -186,13 +208,15 @@ def status_markdown(results_root, queue=QUEUE, runs_root=None) -> str:
     """The status table of results/README.md (``scripts/results_status.py --write`` puts it there, without
     ``runs_root``: what a machine still holds is not the store's): a row per stage, then the CPU hours left."""
     rows = status(results_root, queue, runs_root)
-    lines = ["| stage | what | runs stored (not counting earlier stages') | CPU hours spent | CPU hours left (estimate) |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {r['stage']} | {r['what']} | {r['stored']} of {r['declared']} | {r['spent_h']:.1f} | {r['left_h']:.1f} |"
-              for r in rows]
-    left = sum(r["left_h"] for r in rows)
+    lines = ["| stage | what | runs stored (not counting earlier stages') | CPU hours spent | CPU hours left (estimate) "
+             "| CPU minutes per run left (estimate) | H200 hours left (estimate, 8 at once) |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['stage']} | {r['what']} | {r['stored']} of {r['declared']} | {r['spent_h']:.1f} | {r['left_h']:.1f} "
+              f"| {'-' if r['per_run_min'] is None else round(r['per_run_min'])} | {r['gpu_h']:.2f} |" for r in rows]
+    left, gpu = sum(r["left_h"] for r in rows), sum(r["gpu_h"] for r in rows)
     lines += ["", f"Left: {left:.1f} CPU hours at one thread per run, about {left / 2:.1f} h of wall time with two runs "
-              "at once."]
+              f"at once; on one H200, about {gpu:.1f} h with 8 runs at once (eager steps; not yet measured on these "
+              "runs)."]
     redo = [f"{r['stage']} {r['redo']}" for r in rows if r.get("redo")]
     if redo:
         lines += [f"Counted in it: stored pre-trainings whose checkpoints are not in {runs_root}, trained again before "
