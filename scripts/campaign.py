@@ -12,8 +12,9 @@ where they are committed:
     git worktree add ../wt HEAD && cd ../wt
     S3REC_DATA_DIR=... nohup python scripts/campaign.py run --results ../main/results --runs ../runs > ../campaign.log 2>&1 &
 
-On a lent GPU, one prepared call runs as much of the queue as the slot allows, many runs at once (the GPU's runs are
-stored beside the CPU ones as ``seed<S>.cuda.json``; the chapters read CPU runs unless they name the device):
+On a lent GPU, one prepared call runs as much of the queue as the slot allows, many runs at once, on the GPU's own
+fastest path (the queue's CPU speed flags are left out: :func:`cpu_flags_off`; the GPU's runs are stored beside the
+CPU ones as ``seed<S>.cuda.json``; the chapters read CPU runs unless they name the device):
 
     python scripts/campaign.py run --device cuda --parallel 8 --seconds 520 --results results --runs .device/runs
 
@@ -85,10 +86,27 @@ def _parse(args: list[str]):
     return ex.build_parser().parse_args(args)
 
 
+def cpu_flags_off(args: list[str]) -> list[str]:
+    """A stage's arguments without its CPU speed flags (``--set packed_pretraining=true`` and the other
+    :data:`s3rec_lite.config.OPT_IN_SPEED_FLAGS`): on a GPU the eager default path is the fastest
+    (benchmarks/RESULTS.md, GPU section), and these flags are not in a run's fingerprint, so the runs are the same."""
+    from s3rec_lite.config import OPT_IN_SPEED_FLAGS
+
+    out, i = [], 0
+    while i < len(args):
+        if args[i] == "--set" and i + 1 < len(args) and args[i + 1].split("=", 1)[0] in OPT_IN_SPEED_FLAGS:
+            i += 2
+            continue
+        out.append(args[i])
+        i += 1
+    return out
+
+
 def declared(stage: dict, device: str = "cpu", extra_args: list[str] = ()) -> tuple[list, dict, argparse.Namespace]:
     """The runs a stage declares and their configs, as the runner would see them (``extra_args``: more of the
     runner's options, e.g. ``--results``)."""
-    a = _parse([*stage["args"], *extra_args])
+    args = stage["args"] if device == "cpu" else cpu_flags_off(stage["args"])
+    a = _parse([*args, *extra_args])
     extra = parse_overrides(a.set)
     runs = ex.declared_runs(ex.get_experiment(a.name), a.preset, a.datasets, list(range(1, (a.seeds or 3) + 1)),
                             a.pretrain_seeds, extra)

@@ -26,6 +26,19 @@ def test_the_repository_queue_declares_every_stage():
             assert all(c.packed_fdsa for c in cfgs.values()), s["stage"]
 
 
+def test_on_a_gpu_the_cpu_speed_flags_are_left_out_and_the_runs_stay_the_same():
+    """The queue names the CPU's fastest path; on a GPU the eager default path is faster, and the packed flags
+    are not in a run's fingerprint: the same runs, the same config hashes, without them."""
+    stage = next(s for s in campaign.read_queue() if s["stage"] == "a2")
+    cpu_runs, cpu_cfgs, _ = campaign.declared(stage)
+    gpu_runs, gpu_cfgs, a = campaign.declared(stage, "cuda")
+    assert not any(c.packed_pretraining or c.packed_finetuning or c.fused_adam_cpu or c.packed_fdsa
+                   for c in gpu_cfgs.values())
+    assert all(c.pretrain_epochs == 20 for c in gpu_cfgs.values()) and not any("packed" in s for s in a.set)
+    assert [r.key for r in gpu_runs] == [r.key for r in cpu_runs]
+    assert all(campaign.ex.config_hash(gpu_cfgs[k]) == campaign.ex.config_hash(cpu_cfgs[k]) for k in cpu_cfgs)
+
+
 def test_a_bad_queue_line_names_the_file_and_line(tmp_path):
     bad = tmp_path / "q.tsv"
     bad.write_text("# comment\nx\tonly two columns\n")
