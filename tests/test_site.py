@@ -407,6 +407,9 @@ def test_static_slider_switches_the_figure(page_path, server, browser):
                 shown = root.locator("img[data-state]:visible")
                 assert shown.count() == 1 and shown.first.get_attribute("data-state") == after, (i, end, after)
                 assert after != before, f"slider {i} to its {end}: the state stayed {before}"
+                said = root.locator("p[data-state]:visible")  # a readout line, where the switcher has them
+                if root.locator("p[data-state]").count():
+                    assert said.count() == 1 and said.first.get_attribute("data-state") == after, (i, end, after)
     finally:
         context.close()
 

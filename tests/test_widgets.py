@@ -272,6 +272,11 @@ def test_weight_switcher_shows_each_stored_ablation_setting():
     assert "-0.055" in fig.axes[0].get_title()
     partial = widgets.weight_switcher(frame[frame.variant != "no-sp"], PAPER_WEIGHTS)
     assert partial.knobs == ["aap", "mip", "map"]  # a variant not stored gets no slider
+    # a readout line per state, under the sliders: the numbers, and with std and seeds the spread and the runs
+    assert sw.readouts["aap=0"] == "λ AAP = 0 (AAP removed); test NDCG@10, mean ± sd over runs: 0.3030, -0.0550 against all four"
+    spread = widgets.weight_switcher(frame.assign(std=0.004, seeds=3), PAPER_WEIGHTS)
+    assert spread.readouts["mip=1"] == "all four objectives; test NDCG@10, mean ± sd over runs: 0.3580 ± 0.0040 (3 runs)"
+    assert page.count("<p data-state=") == 8
 
 
 def test_weight_switcher_draws_a_panel_per_dataset_the_papers_first():

@@ -625,7 +625,8 @@ def plot_live_run(live: list[dict], stored: list[dict], metric: str = "NDCG@10")
     for r in stored:
         ys = [h[f"valid_{metric}"] for h in r.get("history") or []]
         ax.plot(range(1, len(ys) + 1), ys, color="#7F8C8D", lw=1.2,
-                label=f"stored, seed {r['seed']} (all users, 20 pre-training epochs): test {r['test'][metric]:.4f}")
+                label=f"stored, seed {r['seed']} (all users, {(r.get('config') or {}).get('pretrain_epochs', '?')} "
+                      f"pre-training epochs): test {r['test'][metric]:.4f}")
     for i, r in enumerate(live):
         ys = [h[f"valid_{metric}"] for h in r["finetune"]["history"]]
         w = ", ".join(f"{k.upper()} {v:g}" for k, v in r["weights"].items())
@@ -882,5 +883,32 @@ def weight_switcher(frame, weights: dict, metric: str = "NDCG@10", element_id: s
                            f"and with each one removed{'' if datasets == [None] else ', one panel per dataset'}; "
                            "highlighted: " + ("all four objectives" if removed is None else f"{ABLATION_LABELS[k]} = 0")
                            + ", " + "; ".join(said) + ".")
-    sw = SweepSwitcher(figures, {k: float(weights[k]) for k in figures}, element_id, labels=ABLATION_LABELS, alt=alt)
+    readouts = {state: _weight_readout(frame, state[0], state[1], metric, datasets) for state in alt}
+    sw = SweepSwitcher(figures, {k: float(weights[k]) for k in figures}, element_id, labels=ABLATION_LABELS, alt=alt,
+                       readouts=readouts)
     return sw
+
+
+def _weight_readout(frame, knob: str, weight: float, metric: str, datasets) -> str:
+    """The line under the weight sliders for one state: per dataset, the chosen variant's ``metric`` (± its sd
+    over runs and the number of runs, where ``frame`` has ``std`` and ``seeds``) and its gap to all four."""
+    chosen = "full" if weight else f"no-{knob}"
+    said = []
+    for d in datasets:
+        part = frame if d is None else frame[frame.dataset == d]
+        rows = part.set_index("variant")
+        name = "" if d is None else f"{d}: "
+        if chosen not in rows.index:
+            said.append(f"{name}not stored yet")
+            continue
+        r = rows.loc[chosen]
+        text = f"{float(r[metric]):.4f}"
+        if "std" in rows.columns and r["std"] == r["std"]:
+            text += f" ± {float(r['std']):.4f}"
+        if "seeds" in rows.columns:
+            text += f" ({int(r['seeds'])} run{'s' if int(r['seeds']) != 1 else ''})"
+        if chosen != "full" and "full" in rows.index:
+            text += f", {float(r[metric]) - float(rows.loc['full', metric]):+.4f} against all four"
+        said.append(name + text)
+    head = "all four objectives" if weight else f"λ {knob.upper()} = 0 ({knob.upper()} removed)"
+    return f"{head}; test {metric}, mean ± sd over runs: " + "; ".join(said)
