@@ -406,6 +406,18 @@ def stored(results_root, preset_name: str, run: Run, cfg) -> dict | None:
     return data if data.get("config_hash") == config_hash(cfg) else None
 
 
+def stored_on_any_device(results_root, preset_name: str, run: Run, cfg) -> dict | None:
+    """The stored result of ``run`` with ``cfg``'s configuration made on a CPU or on a GPU (the CPU's first):
+    what the campaign counts as done, so that a lent GPU's runs leave the CPU's queue and the other way round."""
+    for name in (f"{run.key}.json", f"{run.key}.cuda.json"):
+        path = Path(results_root) / preset_name / name
+        if path.exists():
+            data = read_result(path)
+            if data.get("config_hash") == config_hash(cfg):
+                return data
+    return None
+
+
 def rerun_command(run: Run, preset_name: str, extra: dict | None, device: str, threads: int) -> str:
     """One shell command (relative paths; ``S3REC_DATA_DIR`` the only environment it needs) that re-creates
     exactly this run in ``reruns/`` and ends with its JSON line. On a CPU it gives the same metrics bit for
@@ -508,18 +520,22 @@ def stored_device(path) -> str:
 
 
 def load_results(experiment: str, preset_name: str = "tiny", results_root=DEFAULT_RESULTS,
-                 device: str = "cpu") -> list[dict]:
+                 device: str = "any") -> list[dict]:
     """The stored run JSONs of ``experiment`` (its folder ``<results>/<preset>/<experiment>/``), sorted by path.
 
-    ``device``: ``"cpu"`` (default) reads the CPU runs only, ``"cuda"`` the GPU runs stored beside them
-    (``seed<S>.cuda.json``), ``"all"`` both; a GPU run never enters a CPU mean unasked. Each run gets a
-    ``device_kind`` field (``cpu`` or ``cuda``) from its file name."""
-    if device not in ("cpu", "cuda", "all"):
-        raise ConfigError(f"load_results: device must be 'cpu', 'cuda' or 'all', not {device!r}")
+    ``device``: ``"any"`` (default) one run per setting and seed: the CPU's (``seed<S>.json``) where it is
+    stored, else the GPU's (``seed<S>.cuda.json``), so that runs a lent GPU made for the campaign count while a
+    CPU run of the same setting and seed is never joined by its GPU twin; ``"cpu"`` the CPU runs only,
+    ``"cuda"`` the GPU runs only, ``"all"`` both. Each run gets a ``device_kind`` field (``cpu`` or ``cuda``)
+    from its file name, and the results chapters' scope boxes name the devices."""
+    if device not in ("any", "cpu", "cuda", "all"):
+        raise ConfigError(f"load_results: device must be 'any', 'cpu', 'cuda' or 'all', not {device!r}")
     folder = Path(results_root) / preset_name / experiment
     paths = [p for p in sorted(folder.rglob("*.json")) if not p.name.startswith(".")]
+    if device == "any":  # a GPU file only where its CPU twin is missing
+        paths = [p for p in paths if stored_device(p) == "cpu" or not p.with_name(p.name.split(".")[0] + ".json").exists()]
     return [{**read_result(p), "device_kind": stored_device(p)} for p in paths
-            if device == "all" or stored_device(p) == device]
+            if device in ("any", "all") or stored_device(p) == device]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ where they are committed:
 
 On a lent GPU, one prepared call runs as much of the queue as the slot allows, many runs at once, on the GPU's own
 fastest path (the queue's CPU speed flags are left out: :func:`cpu_flags_off`; the GPU's runs are stored beside the
-CPU ones as ``seed<S>.cuda.json``; the chapters read CPU runs unless they name the device):
+CPU ones as ``seed<S>.cuda.json``, and count as done for the CPU's queue; the chapters read one run per setting
+and seed, the CPU's where both are stored, else the GPU's, and their scope boxes name the devices):
 
     python scripts/campaign.py run --device cuda --parallel 8 --seconds 520 --results results --runs .device/runs
 
@@ -165,7 +166,7 @@ def status(results_root, queue=QUEUE, runs_root=None) -> list[dict]:
     for stage in read_queue(queue):
         runs, cfgs, a = declared(stage)
         for r in runs:
-            got = ex.stored(results_root, a.preset, r, cfgs[r.key])
+            got = ex.stored_on_any_device(results_root, a.preset, r, cfgs[r.key])
             if got is not None and not got.get("reused_from"):
                 c = cfgs[r.key]
                 made_with = got.get("config", {}).get("packed_fdsa", False)
@@ -175,10 +176,10 @@ def status(results_root, queue=QUEUE, runs_root=None) -> list[dict]:
         runs, cfgs, a = declared(stage)
         runs = [r for r in runs if (a.preset, r.key) not in seen]
         seen |= {(a.preset, r.key) for r in runs}
-        done = [r for r in runs if ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None]
+        got = {r.key: ex.stored_on_any_device(results_root, a.preset, r, cfgs[r.key]) for r in runs}
+        done = [r for r in runs if got[r.key] is not None]
         left = [r for r in runs if r not in done]
-        hours = sum(json.loads(ex.result_path(results_root, a.preset, r).read_text()).get("wall_seconds", 0)
-                    for r in done) / 3600
+        hours = sum(got[r.key].get("wall_seconds", 0) for r in done) / 3600
         redo = [] if runs_root is None else ex.missing_pretrainings(left, runs, cfgs, runs_root, a.preset)
         rows.append({"stage": stage["stage"], "what": stage["what"], "stored": len(done), "declared": len(runs),
                      "spent_h": hours, "redo": len(redo),
@@ -210,7 +211,7 @@ def in_progress(results_root, runs_root, queue=QUEUE) -> list[str]:
     for stage in read_queue(queue):
         runs, cfgs, a = declared(stage)
         for r in runs:
-            if (a.preset, r.key) in seen or ex.stored(results_root, a.preset, r, cfgs[r.key]) is not None:
+            if (a.preset, r.key) in seen or ex.stored_on_any_device(results_root, a.preset, r, cfgs[r.key]) is not None:
                 continue
             seen.add((a.preset, r.key))
             for part, what, state in _states(runs_root, a.preset, r, cfgs[r.key]):
@@ -258,7 +259,7 @@ def stage_tasks(stage: dict, results_root, runs_root, device: str) -> list[dict]
     :func:`s3rec_lite.experiments.reuse_key`)."""
     runs, cfgs, a = declared(stage, device, ["--results", str(results_root), "--runs", str(runs_root),
                                              "--device", device, "--quiet"])
-    todo = [r for r in runs if ex.stored(results_root, a.preset, r, cfgs[r.key]) is None]
+    todo = [r for r in runs if ex.stored_on_any_device(results_root, a.preset, r, cfgs[r.key]) is None]  # CPU or GPU
     todo = ex.left_to_run(todo, runs, cfgs, results_root, runs_root, a.preset)
     # runs stopped mid-way go first: they finish what is already paid for, and their state in runs/ is not lost
     # with the machine before they do (the order among the others is the stage's)

@@ -39,6 +39,23 @@ def test_on_a_gpu_the_cpu_speed_flags_are_left_out_and_the_runs_stay_the_same():
     assert all(campaign.ex.config_hash(gpu_cfgs[k]) == campaign.ex.config_hash(cpu_cfgs[k]) for k in cpu_cfgs)
 
 
+def test_a_run_stored_by_a_gpu_leaves_the_cpu_queue(tmp_path):
+    """A run a lent GPU stored (seed<S>.cuda.json, same configuration) is done for the CPU's queue too, and the
+    chapters read it where no CPU run of that setting and seed is stored (experiments.load_results)."""
+    queue = tmp_path / "q.tsv"
+    queue.write_text(f"t\ta tiny stage\t{TINY}\n")
+    runs, cfgs, a = campaign.declared(campaign.read_queue(queue)[0])
+    r = runs[1]
+    path = tmp_path / "res" / a.preset / f"{r.key}.cuda.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"key": r.key, "config_hash": campaign.ex.config_hash(cfgs[r.key]), "wall_seconds": 36.0,
+                                "test": {"NDCG@10": 0.1}}))
+    row = campaign.status(tmp_path / "res", queue)[0]
+    assert (row["stored"], row["declared"], row["spent_h"]) == (1, 2, 0.01)
+    tasks = campaign.stage_tasks(campaign.read_queue(queue)[0], tmp_path / "res", tmp_path / "runs", "cpu")
+    assert [t["run"].key for t in tasks] == [runs[0].key]
+
+
 def test_a_bad_queue_line_names_the_file_and_line(tmp_path):
     bad = tmp_path / "q.tsv"
     bad.write_text("# comment\nx\tonly two columns\n")

@@ -196,17 +196,20 @@ def test_default_parallel_is_two_one_thread_runs_on_a_cpu(monkeypatch):
     assert cmd[cmd.index("--threads") + 1] == str(max(1, (os.cpu_count() or 1) // 2))
 
 
-def test_load_results_keeps_gpu_runs_apart_unless_asked(tmp_path):
-    """A GPU run (seed<S>.cuda.json) sits beside the CPU run of the same setting; readers get the CPU runs unless
-    they name the device, and every run says which kind it is."""
+def test_load_results_reads_one_run_per_seed_the_cpus_first(tmp_path):
+    """A GPU run (seed<S>.cuda.json) sits beside the CPU run of the same setting: by default a reader gets one run
+    per seed, the CPU's where both are stored and the GPU's where only it is (a lent GPU's campaign runs count);
+    every run says which kind it is, and naming the device reads that device's runs only."""
     folder = tmp_path / "paper" / "table2" / "LastFM" / "SASRec"
-    for name, ndcg in (("seed1.json", 0.25), ("seed1.cuda.json", 0.17), ("seed2.json", 0.28)):
+    for name, ndcg in (("seed1.json", 0.25), ("seed1.cuda.json", 0.17), ("seed2.json", 0.28), ("seed3.cuda.json", 0.3)):
         write_json_atomic({"key": "table2/LastFM/SASRec/seed1", "test": {"NDCG@10": ndcg}}, folder / name)
-    cpu = ex.load_results("table2", "paper", tmp_path)
+    one = ex.load_results("table2", "paper", tmp_path)
+    assert [(r["device_kind"], r["test"]["NDCG@10"]) for r in one] == [("cpu", 0.25), ("cpu", 0.28), ("cuda", 0.3)]
+    cpu = ex.load_results("table2", "paper", tmp_path, device="cpu")
     assert [r["test"]["NDCG@10"] for r in cpu] == [0.25, 0.28] and {r["device_kind"] for r in cpu} == {"cpu"}
     gpu = ex.load_results("table2", "paper", tmp_path, device="cuda")
-    assert [(r["device_kind"], r["test"]["NDCG@10"]) for r in gpu] == [("cuda", 0.17)]
-    assert len(ex.load_results("table2", "paper", tmp_path, device="all")) == 3
+    assert [(r["device_kind"], r["test"]["NDCG@10"]) for r in gpu] == [("cuda", 0.17), ("cuda", 0.3)]
+    assert len(ex.load_results("table2", "paper", tmp_path, device="all")) == 4
     with pytest.raises(ex.ConfigError, match="device must be"):
         ex.load_results("table2", "paper", tmp_path, device="gpu")
 
