@@ -10,8 +10,9 @@ the settings of the dataset (same design, same model family: ``pool``), or the s
 variance holds the pre-training spread and the fine-tuning spread (divided by the fine-tunings per group), so
 the standard error holds both. Where no setting of a dataset has two pre-trainings, the pre-training spread
 cannot be measured there: the estimate says so (``pretrain_spread = False``) and the verdict is "cannot be
-told" unless the gap is more than twice the fine-tuning noise *and* twice the relative pre-training spread
-measured on the other datasets (``borrow``).
+told", unless a relative pre-training spread measured on the other datasets is lent to it (``borrow``): then its
+standard error holds the fine-tuning spread measured here plus the borrowed one, with the degrees of freedom of
+both.
 
 Verdict rule (a two-sided test at 5%): a claimed difference ``d`` (claimed positive) with standard error ``se``
 holds if ``d > t se``, does not hold if ``d < -t se``, and cannot be told otherwise, where ``t`` is Student's t
@@ -166,6 +167,8 @@ def verdict(diff: float, se: float, pretrain_spread: bool = True, dof: float = m
 
 
 class Difference(NamedTuple):
+    """A difference of two estimates, as :func:`verdict` takes it (``verdict(*difference(a, b))``)."""
+
     diff: float
     se: float
     pretrain_spread: bool  # both errors hold the pre-training spread
