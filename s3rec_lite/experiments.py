@@ -397,24 +397,26 @@ def read_result(path) -> dict:
     return data
 
 
-def stored(results_root, preset_name: str, run: Run, cfg) -> dict | None:
-    """The stored result of ``run`` on ``cfg.device``'s kind, if it exists and has the same configuration."""
-    path = result_path(results_root, preset_name, run, cfg.device)
+def _same_config(path: Path, cfg) -> dict | None:
+    """The result stored at ``path`` if it exists and was made with ``cfg``'s configuration (its hash), else None."""
     if not path.exists():
         return None
     data = read_result(path)
     return data if data.get("config_hash") == config_hash(cfg) else None
 
 
+def stored(results_root, preset_name: str, run: Run, cfg) -> dict | None:
+    """The stored result of ``run`` on ``cfg.device``'s kind, if it exists and has the same configuration."""
+    return _same_config(result_path(results_root, preset_name, run, cfg.device), cfg)
+
+
 def stored_on_any_device(results_root, preset_name: str, run: Run, cfg) -> dict | None:
     """The stored result of ``run`` with ``cfg``'s configuration made on a CPU or on a GPU (the CPU's first):
     what the campaign counts as done, so that a lent GPU's runs leave the CPU's queue and the other way round."""
-    for name in (f"{run.key}.json", f"{run.key}.cuda.json"):
-        path = Path(results_root) / preset_name / name
-        if path.exists():
-            data = read_result(path)
-            if data.get("config_hash") == config_hash(cfg):
-                return data
+    for name in (f"{run.key}.json", f"{run.key}.cuda.json"):  # result_path's names, without asking for a GPU
+        data = _same_config(Path(results_root) / preset_name / name, cfg)
+        if data is not None:
+            return data
     return None
 
 

@@ -181,12 +181,11 @@ def status(results_root, queue=QUEUE, runs_root=None) -> list[dict]:
         left = [r for r in runs if r not in done]
         hours = sum(got[r.key].get("wall_seconds", 0) for r in done) / 3600
         redo = [] if runs_root is None else ex.missing_pretrainings(left, runs, cfgs, runs_root, a.preset)
+        cost = {r.key: estimate_seconds(r, cfgs[r.key], spent) for r in left + redo}
         rows.append({"stage": stage["stage"], "what": stage["what"], "stored": len(done), "declared": len(runs),
-                     "spent_h": hours, "redo": len(redo),
-                     "left_h": sum(estimate_seconds(r, cfgs[r.key], spent) for r in left + redo) / 3600,
+                     "spent_h": hours, "redo": len(redo), "left_h": sum(cost.values()) / 3600,
                      "gpu_h": sum(gpu_estimate_seconds(r, cfgs[r.key]) for r in left + redo) / 3600,
-                     "per_run_min": (sum(estimate_seconds(r, cfgs[r.key], spent) for r in left) / len(left) / 60
-                                     if left else None)})
+                     "per_run_min": sum(cost[r.key] for r in left) / len(left) / 60 if left else None})
     return rows
 
 
@@ -203,22 +202,28 @@ def started(runs_root, preset: str, run, cfg) -> bool:
 
 
 def in_progress(results_root, runs_root, queue=QUEUE) -> list[str]:
-    """The runs not stored yet that have training state in ``runs_root`` (they resume from it), each as ``KEY:
-    pre-training, 16 of 20 epochs done`` or ``KEY: fine-tuning, 12 epochs done``, in queue order."""
+    """The runs with training state in ``runs_root`` that is not finished (they resume from it), each as ``KEY:
+    pre-training, 16 of 20 epochs done`` or ``KEY: fine-tuning, 12 epochs done``, in queue order: runs not stored
+    yet, and stored pre-trainings being done again for the checkpoint that fine-tunings still to come need
+    (``KEY: pre-training again, ...``)."""
     import torch
 
     out, seen = [], set()
     for stage in read_queue(queue):
         runs, cfgs, a = declared(stage)
         for r in runs:
-            if (a.preset, r.key) in seen or ex.stored_on_any_device(results_root, a.preset, r, cfgs[r.key]) is not None:
+            if (a.preset, r.key) in seen:
                 continue
             seen.add((a.preset, r.key))
+            again = ex.stored_on_any_device(results_root, a.preset, r, cfgs[r.key]) is not None
             for part, what, state in _states(runs_root, a.preset, r, cfgs[r.key]):
                 if state.exists():
                     done = int(torch.load(state, map_location="cpu", weights_only=False)["epoch"])
+                    if again and (part != "pretrain" or done >= cfgs[r.key].pretrain_epochs):
+                        break  # stored, and its pre-training (done again or not) is finished
                     of = f" of {cfgs[r.key].pretrain_epochs}" if part == "pretrain" else ""
-                    out.append(f"{a.preset}/{r.key} (stage {stage['stage']}): {what}, {done}{of} epochs done")
+                    out.append(f"{a.preset}/{r.key} (stage {stage['stage']}): {what}{' again' if again else ''}, "
+                               f"{done}{of} epochs done")
                     break
     return out
 

@@ -116,6 +116,17 @@ def test_status_names_the_runs_in_progress(tmp_path):
     torch.save({"epoch": 1}, folder / "finetune_state.pt")
     assert campaign.in_progress(tmp_path / "res", tmp_path / "runs", queue) == [
         f"tiny/{r.key} (stage t): fine-tuning, 1 epochs done"]
+    # a stored run is in progress only while its pre-training is being done again (its checkpoint was lost)
+    (tmp_path / "res" / a.preset / r.key).parent.mkdir(parents=True)
+    (tmp_path / "res" / a.preset / f"{r.key}.json").write_text(json.dumps({"config_hash": folder.parent.name}))
+    assert campaign.in_progress(tmp_path / "res", tmp_path / "runs", queue) == []
+    (folder.parent / "pretrain").mkdir()
+    torch.save({"epoch": 1}, folder.parent / "pretrain" / "pretrain_state.pt")
+    (folder / "finetune_state.pt").unlink()
+    assert cfgs[r.key].pretrain_epochs == 2 and campaign.in_progress(tmp_path / "res", tmp_path / "runs", queue) == [
+        f"tiny/{r.key} (stage t): pre-training again, 1 of 2 epochs done"]
+    torch.save({"epoch": 2}, folder.parent / "pretrain" / "pretrain_state.pt")  # done again: no longer in progress
+    assert campaign.in_progress(tmp_path / "res", tmp_path / "runs", queue) == []
 
 
 def test_a_run_stopped_mid_way_is_started_first(tmp_path, capsys):
