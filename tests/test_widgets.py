@@ -296,3 +296,30 @@ def test_weight_switcher_draws_a_panel_per_dataset_the_papers_first():
     assert titles[0].startswith("Beauty: λ MIP = 0: not stored yet") and titles[1].startswith("LastFM: λ MIP = 0: 0.363")
     assert "Beauty 0.350; LastFM 0.303" in sw.alt["aap=0"] and "Beauty not stored yet" in sw.alt["mip=0"]
     assert "(-0.050 against all four)" in widgets.plot_weight_state(frame, "aap").axes[0].get_title()
+
+
+@needs_data
+def test_in_a_real_kernel_the_explorer_runs_a_live_point(tmp_path):
+    """Chapter 13's live path in a real IPython kernel (as in Jupyter or Colab, not the site's build): ``live()``
+    gives the ipywidgets panel, not the note; its button runs a short live run of the sliders' point and draws it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    code = [
+        "import os\nos.environ.pop('S3REC_SITE_BUILD', None)\nimport matplotlib\nmatplotlib.use('Agg')\n"
+        "from s3rec_lite.book import widgets\nfrom s3rec_lite.experiments import load_results\n"
+        "stored = [r for r in load_results('sweep', 'official') if r['tag'] == 'paper']\n"
+        "explorer = widgets.SweepExplorer(stored)\npanel = explorer.live()\npanel",
+        "assert widgets.live_kernel() and isinstance(panel, widgets.SweepLivePanel)\n"
+        "panel.run_kwargs = dict(max_users=40, pretrain_epochs=1, finetune_epochs=2, patience=2)\n"
+        "panel.sliders['mip'].value = 0.5\npanel.button.click()\n"
+        "run = panel.live_runs[-1]\n"
+        "assert run['weights']['mip'] == 0.5 and run['settings']['users'] == 40, run['settings']\n"
+        "assert 'live test NDCG@10' in panel.status.value and panel.figure is not None and not panel.button.disabled\n"
+        "print('live run', round(run['finetune']['test']['NDCG@10'], 4), 'in', round(run['seconds']), 's')",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in code])
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    first, second = (c["outputs"] for c in nb.cells)
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in first), first
+    assert "live run" in "".join(o.get("text", "") for o in second), second
