@@ -186,6 +186,26 @@ def test_a_difference_of_two_estimates_from_one_pool_keeps_the_pools_dof():
     assert (d.diff, d.se, d.pretrain_spread) == (pytest.approx(0.02), pytest.approx(math.sqrt(2) * 0.01), True)
 
 
+def test_a_borrowed_spread_is_one_estimate_in_a_difference_not_two():
+    """Two settings, each one pre-training with 3 fine-tuning seeds and the same borrowed pre-training spread (10
+    dof): the difference's dof counts the borrowed estimate once. Counted as two independent estimates it would
+    claim about twice the dof the one borrowed spread has."""
+    import pandas as pd
+
+    df = pd.DataFrame({"dataset": "D", "setting": ["full"] * 3 + ["no-sp"] * 3, "pretrain": 1, "seed": [1, 2, 3] * 2,
+                       "value": [0.300, 0.301, 0.302, 0.290, 0.291, 0.292]})
+    est = v.estimates(df, pool=["full", "no-sp"], borrow=0.05, borrow_dof=10.0)
+    a, b = est[("D", "full")], est[("D", "no-sp")]
+    assert a.borrowed and [p[2] for p in a.parts] == [None, "borrowed"]
+    d = v.difference(a, b)
+    ft = 1e-6 / 3  # each mean's fine-tuning variance: sd 0.001 over 3 seeds
+    lent = (0.05 * a.mean) ** 2 + (0.05 * b.mean) ** 2
+    assert d.se == pytest.approx(math.sqrt(2 * ft + lent))
+    assert d.dof == pytest.approx(v.satterthwaite([(ft, 2), (ft, 2), (lent, 10)]))
+    assert d.dof < 10.5 < v.satterthwaite([(a.se ** 2, a.dof), (b.se ** 2, b.dof)])  # the old count: about 20
+    assert v.merge_parts([(1.0, 2, None), (2.0, 10, "x"), (3.0, 10, "x")]) == [(1.0, 2), (5.0, 10)]
+
+
 def test_with_three_seeds_a_difference_that_is_not_there_is_rarely_called():
     """Null data: two settings with the same mean, 3 runs each. Two standard errors would call "holds" or "does
     not hold" in about 12% of draws; the t threshold keeps it near 5%."""

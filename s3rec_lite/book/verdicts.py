@@ -58,6 +58,19 @@ def satterthwaite(parts) -> float:
     below = sum(v * v / d for v, d in parts if math.isfinite(d))
     return sum(v for v, _ in parts) ** 2 / below if below > 0 else math.inf
 
+
+def merge_parts(parts) -> list[tuple[float, float]]:
+    """``[(variance, dof, source), ...]`` as :func:`satterthwaite` takes them: the parts of one ``source`` (not
+    None) come from one estimate (a pooled variance, a borrowed spread), so they are one part, not independent
+    ones: their variances add, their dof is that estimate's (counting it twice would overstate the dof)."""
+    out, shared = [], {}
+    for v, d, src in parts:
+        if src is None:
+            out.append((v, d))
+        else:
+            shared[src] = (shared.get(src, (0.0, d))[0] + v, d)
+    return out + list(shared.values())
+
 HOLDS, FAILS, UNCLEAR = "holds", "does not hold", "cannot be told at this noise"
 
 
@@ -73,6 +86,7 @@ class Estimate:
     borrowed: bool = False  # True: its pre-training spread is borrowed from other datasets (one pre-training here)
     dof: float = math.inf  # the degrees of freedom the standard error is estimated with
     pooled: str | None = None  # the pool (dataset) whose shared variance ``se`` comes from, if any
+    parts: tuple = ()  # ``se ** 2`` as ``(variance, dof, source)`` parts (:func:`merge_parts`); () : one part
 
     def __str__(self) -> str:
         note = " (fine-tuning noise only)" if not self.pretrain_spread else " (pre-training spread borrowed)" \
@@ -124,20 +138,20 @@ def estimates(df: pd.DataFrame, pool: list[str] | None = None, borrow: float | N
             pooled_in = None
             if pool and s in pool and v_pool is not None:
                 se, spread, dof, pooled_in = math.sqrt(v_pool / G), True, float(dof_pool), d
+                parts = ((v_pool / G, dof, ("pool", d)),)
             elif G >= 2 and not (pool and s in pool):
                 se, spread, dof = float(x["mean"].std(ddof=1)) / math.sqrt(G), True, float(G - 1)
+                parts = ((se ** 2, dof, None),)
             else:  # one pre-training: only the fine-tuning spread within it can be measured
                 within = df[(df.dataset == d) & (df.setting == s)].value
                 se = float(within.std(ddof=1)) / math.sqrt(len(within)) if len(within) >= 2 else math.nan
                 spread, dof = False, float(len(within) - 1)
-                if borrow is not None:
-                    lent = (borrow * mean) ** 2 / G
-                    if se == se:
-                        se, dof = math.sqrt(se ** 2 + lent), satterthwaite([(se ** 2, dof), (lent, borrow_dof)])
-                    else:
-                        se, dof = math.sqrt(lent), borrow_dof
+                parts = ((se ** 2, dof, None),) if se == se else ()
+                if borrow is not None:  # one borrowed estimate for every setting: one source
+                    parts += (((borrow * mean) ** 2 / G, borrow_dof, "borrowed"),)
+                    se, dof = math.sqrt(sum(p[0] for p in parts)), satterthwaite(merge_parts(parts))
                     spread = borrowed = True
-            out[(d, s)] = Estimate(mean, se, G, runs, spread, borrowed, dof, pooled_in)
+            out[(d, s)] = Estimate(mean, se, G, runs, spread, borrowed, dof, pooled_in, parts)
     return out
 
 
@@ -177,8 +191,14 @@ class Difference(NamedTuple):
 
 def difference(a: Estimate, b: Estimate) -> Difference:
     """``a - b``, its standard error (independent runs), whether both errors hold the pre-training spread, and its
-    degrees of freedom: the shared pool's where both come from one pooled variance, else Welch-Satterthwaite's."""
-    dof = a.dof if a.pooled is not None and a.pooled == b.pooled else satterthwaite([(a.se ** 2, a.dof), (b.se ** 2, b.dof)])
+    degrees of freedom: Welch-Satterthwaite's over both errors' parts, a part both share (a pooled variance, a
+    borrowed spread) counted once (:func:`merge_parts`); the shared pool's where both come from one pool."""
+    if a.parts and b.parts:
+        dof = satterthwaite(merge_parts(a.parts + b.parts))
+    elif a.pooled is not None and a.pooled == b.pooled:
+        dof = a.dof
+    else:
+        dof = satterthwaite([(a.se ** 2, a.dof), (b.se ** 2, b.dof)])
     return Difference(a.mean - b.mean, math.sqrt(a.se ** 2 + b.se ** 2), a.pretrain_spread and b.pretrain_spread, dof)
 
 
@@ -286,14 +306,14 @@ def pretrain_epochs_verdict(runs: list[dict], spread: float | None, metric: str 
         if 0 not in est or early not in est or top not in est or top <= early:
             continue
         e0, ee, el = est[0], est[early], est[top]
-        def parts(e: Estimate, scale: float) -> list:  # its variance parts (variance, dof), ``scale`` its weight
-            lent = [((scale * spread * e.mean) ** 2, spread_dof)] if spread else []  # the one pre-training's spread
-            return [((scale * e.se) ** 2, e.dof)] + lent
+        def parts(e: Estimate, scale: float) -> list:  # its variance parts (variance, dof, source), ``scale`` its weight
+            lent = [((scale * spread * e.mean) ** 2, spread_dof, "borrowed")] if spread else []  # one pre-training
+            return [((scale * e.se) ** 2, e.dof, None)] + lent
 
         diff = ee.mean - e0.mean - (el.mean - e0.mean) / 2
-        var = parts(ee, 1.0) + parts(el, 0.5) + [((e0.se / 2) ** 2, e0.dof)]
+        var = parts(ee, 1.0) + parts(el, 0.5) + [((e0.se / 2) ** 2, e0.dof, None)]
         rows.append(_row(d, f"most of the gain comes in the first {early} pre-training epochs", diff,
-                         math.sqrt(sum(v for v, _ in var)), spread is not None, satterthwaite(var),
+                         math.sqrt(sum(v for v, _, _ in var)), spread is not None, satterthwaite(merge_parts(var)),
                          f"gain {ee.mean - e0.mean:+.4f} after {early}, {el.mean - e0.mean:+.4f} after {top}"))
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -313,7 +333,7 @@ def verdict_table(frame: pd.DataFrame, order=PAPER_DATASETS) -> pd.DataFrame:
 
 
 __all__ = ["Estimate", "estimates", "seed_frame", "pretrain_seed", "variant_of", "relative_pretrain_spread", "verdict",
-           "difference", "critical", "satterthwaite", "ablation_verdicts", "sparsity_verdicts", "pretrain_epochs_verdict", "verdict_table",
+           "difference", "critical", "satterthwaite", "merge_parts", "ablation_verdicts", "sparsity_verdicts", "pretrain_epochs_verdict", "verdict_table",
            "sweep_rows", "sweep_values", "sweep_verdicts", "scope_markdown", "HOLDS", "FAILS", "UNCLEAR"]
 
 
