@@ -45,8 +45,27 @@ def device_name(device) -> str:
     return f"CPU: {cpu}, {torch.get_num_threads()} threads"
 
 
+def cpu_kind() -> str:
+    """Which CPU kernels a run's numbers come from: torch's CPU capability (``AVX2``, ``AVX512``, ...) and the
+    CPU's family and model from ``/proc/cpuinfo``, e.g. ``AVX512, family 25 model 17``. Two CPUs that differ here
+    may give a run's numbers apart in the last digits (benchmarks/RESULTS.md, 2026-12-08): the same seed then
+    parts like another seed over many epochs. The same kind gives the same numbers bit for bit."""
+    kind = torch.backends.cpu.get_cpu_capability()
+    ids = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key = line.split(":", 1)[0].strip()
+            if key in ("cpu family", "model") and key not in ids:
+                ids[key] = line.split(":", 1)[1].strip()
+            if len(ids) == 2:
+                break
+    except OSError:
+        pass
+    return f"{kind}, family {ids['cpu family']} model {ids['model']}" if len(ids) == 2 else kind
+
+
 def provenance(device, command: list[str] | None = None) -> dict:
-    return {
+    out = {
         "command": " ".join(command if command is not None else sys.argv),
         "commit": git_commit(),
         "device": device_name(device),
@@ -54,6 +73,9 @@ def provenance(device, command: list[str] | None = None) -> dict:
         "python": platform.python_version(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if torch.device(device).type == "cpu":
+        out["cpu"] = cpu_kind()
+    return out
 
 
 def write_json_atomic(obj, path) -> None:

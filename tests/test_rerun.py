@@ -52,3 +52,14 @@ def test_the_cheapest_stored_run_reproduces_bit_for_bit(tmp_path):
     assert last["key"] == run["key"]
     assert last["test"] == run["test"], f"{run['key']}: rerun gave {last['test']}, stored {run['test']}"
     assert last["valid"] == run["valid"]
+
+
+def test_a_cpu_runs_provenance_names_the_cpus_kind():
+    """Two kinds of CPU give a run's numbers apart in the last digits (benchmarks/RESULTS.md, 2026-12-08), so a
+    CPU run says which kind made it: torch's CPU capability, and the family and model where /proc/cpuinfo has them."""
+    import torch
+
+    from s3rec_lite.provenance import cpu_kind, provenance
+
+    kind = cpu_kind()
+    assert kind.startswith(torch.backends.cpu.get_cpu_capability()) and provenance("cpu")["cpu"] == kind
