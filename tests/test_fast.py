@@ -266,14 +266,17 @@ def _pretrain_history(synthetic, cfg):
 
 
 def test_compile_step_runs_the_loss_it_is_given_in_the_training_loop(synthetic, monkeypatch):
-    """With torch.compile replaced by the identity, compile_step trains exactly as the eager loop: the wiring."""
+    """With torch.compile replaced by the identity, compile_step trains as the eager loop: the wiring. Equal to
+    float rounding, not bit for bit: with compile_step the objectives select positions by 0/1 weights (``dense``),
+    whose sums run over other lengths; on an AVX2 core they happened to round alike, on an AVX512 core (2026-12-08)
+    they differ in the 7th digit."""
     cfg = tiny(seed=5)
     expected = _pretrain_history(synthetic, cfg)
     calls = []
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: calls.append(kw) or fn)
     got = _pretrain_history(synthetic, cfg.replace(compile_step=True))
     assert calls == [{"mode": None, "dynamic": False}]  # compiled once, no CUDA graphs on a CPU
-    assert [r["loss"] for r in got] == [r["loss"] for r in expected]
+    assert [r["loss"] for r in got] == pytest.approx([r["loss"] for r in expected], rel=1e-5)  # dense selection
 
 
 def test_compile_step_falls_back_to_eager_with_one_line(synthetic, monkeypatch, capsys):
@@ -289,7 +292,7 @@ def test_compile_step_falls_back_to_eager_with_one_line(synthetic, monkeypatch, 
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["note: compile_step: torch.compile failed (RuntimeError: no C++ compiler found); "
                    "running the step eagerly"]
-    assert [r["loss"] for r in got] == [r["loss"] for r in expected]
+    assert [r["loss"] for r in got] == pytest.approx([r["loss"] for r in expected], rel=1e-5)  # dense selection
 
 
 # ------------------------------------------------------------------------------------------------
